@@ -1,0 +1,27 @@
+"""Shared code of the book: every chapter does ``import utils``.
+
+The core (device choice and seeding) is imported at once; the topic modules
+(``utils.data``, ``utils.train``, ``utils.plot``, ``utils.graph``, ``utils.timing``,
+``utils.zoo``, ``utils.hooks``, ``utils.ode``) load on first use, so
+``utils.data.load_digits()`` works right after ``import utils``.
+
+>>> import utils
+>>> device = utils.get_device()
+"""
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from .device import get_device, seed_everything
+
+_SUBMODULES = ("book", "data", "graph", "hooks", "ode", "plot", "timing", "train", "zoo")
+
+__all__ = ["get_device", "seed_everything", *_SUBMODULES]
+
+
+def __getattr__(name: str) -> ModuleType:
+    """Import a topic module the first time it is used (``utils.zoo`` and so on)."""
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'utils' has no attribute {name!r}; known: {', '.join(__all__)}")
