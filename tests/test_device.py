@@ -1,0 +1,62 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import utils
+
+
+def test_get_device_default_matches_hardware(monkeypatch):
+    monkeypatch.delenv("BOOK_DEVICE", raising=False)
+    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    assert utils.get_device().type == expected
+
+
+def test_book_device_overrides(monkeypatch):
+    monkeypatch.setenv("BOOK_DEVICE", " CPU ")
+    assert utils.get_device() == torch.device("cpu")
+
+
+def test_unknown_book_device_is_explained(monkeypatch):
+    monkeypatch.setenv("BOOK_DEVICE", "gpu")
+    with pytest.raises(ValueError, match="BOOK_DEVICE='gpu' is not a device; use one of cpu, cuda, mps"):
+        utils.get_device()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_requested_without_gpu(monkeypatch):
+    monkeypatch.setenv("BOOK_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="no CUDA GPU"):
+        utils.get_device()
+
+
+@pytest.mark.skipif(torch.backends.mps.is_available(), reason="needs a machine without MPS")
+def test_mps_requested_without_apple_gpu(monkeypatch):
+    monkeypatch.setenv("BOOK_DEVICE", "mps")
+    with pytest.raises(RuntimeError, match="no Apple GPU"):
+        utils.get_device()
+
+
+def draws():
+    return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+
+def test_seed_everything_repeats_every_generator():
+    utils.seed_everything(123)
+    first = draws()
+    utils.seed_everything(123)
+    assert draws() == first
+    utils.seed_everything(124)
+    assert all(a != b for a, b in zip(draws(), first))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
+def test_seed_everything_rejects_bad_seeds(bad):
+    with pytest.raises(ValueError, match="non-negative int"):
+        utils.seed_everything(bad)
+
+
+def test_unknown_attribute_lists_known_modules():
+    with pytest.raises(AttributeError, match="known: get_device"):
+        utils.not_a_module  # noqa: B018

@@ -1,0 +1,114 @@
+import io
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+import utils
+from utils import train
+
+
+def blobs(n=200, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.randn(n, 2, generator=g) * 0.5 + (y[:, None] * 2.0 - 1.0) * 2.0
+    return TensorDataset(x, y)
+
+
+def test_fit_learns_and_records_history():
+    utils.seed_everything(0)
+    model = nn.Linear(2, 2)
+    loader = DataLoader(blobs(), batch_size=32, shuffle=True)
+    val = DataLoader(blobs(seed=1), batch_size=64)
+    history = train.fit(model, loader, loss_fn=nn.CrossEntropyLoss(), epochs=5, device="cpu",
+                        optimizer=torch.optim.SGD(model.parameters(), lr=0.5), val_loader=val,
+                        progress_bar=False)
+    assert set(history) == {"train_loss", "val_loss", "val_accuracy"}
+    assert all(len(v) == 5 for v in history.values())
+    assert history["train_loss"][-1] < history["train_loss"][0] / 2
+    assert history["val_accuracy"][-1] > 0.95
+
+
+def test_fit_without_validation_only_tracks_training_loss():
+    model = nn.Linear(2, 1)
+    data = TensorDataset(torch.randn(20, 2), torch.randn(20, 1))
+    history = train.fit(model, DataLoader(data, batch_size=5), loss_fn=nn.MSELoss(), epochs=2,
+                        optimizer=torch.optim.SGD(model.parameters(), lr=0.01), device="cpu",
+                        progress_bar=False)
+    assert list(history) == ["train_loss"] and len(history["train_loss"]) == 2
+
+
+def test_restore_best_loads_the_best_epoch():
+    utils.seed_everything(0)
+    model = nn.Linear(2, 2)
+    loader = DataLoader(blobs(), batch_size=200)
+    val = DataLoader(blobs(seed=1), batch_size=200)
+    # Gradient ascent (maximize=True) makes every epoch worse than the one before.
+    history = train.fit(model, loader, loss_fn=nn.CrossEntropyLoss(), epochs=4, val_loader=val,
+                        optimizer=torch.optim.SGD(model.parameters(), lr=0.5, maximize=True), device="cpu",
+                        progress_bar=False, restore_best=True)
+    final = train.evaluate(model, val, nn.CrossEntropyLoss(), device="cpu")["loss"]
+    assert final == pytest.approx(min(history["val_loss"]), rel=1e-5)
+    assert history["val_loss"] == sorted(history["val_loss"])  # the first epoch was best
+    assert min(history["val_loss"]) < history["val_loss"][-1]
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(epochs=0), ValueError, "positive int"),
+    (dict(epochs=1, restore_best=True), ValueError, "needs a val_loader"),
+    (dict(epochs=1, val_loader=[1]), TypeError, "val_loader must be a torch.utils.data.DataLoader"),
+])
+def test_fit_errors(kwargs, error, match):
+    model = nn.Linear(2, 2)
+    with pytest.raises(error, match=match):
+        train.fit(model, DataLoader(blobs()), loss_fn=nn.CrossEntropyLoss(),
+                  optimizer=torch.optim.SGD(model.parameters(), lr=0.1), device="cpu", **kwargs)
+
+
+def test_fit_rejects_a_dataset_in_place_of_a_loader():
+    model = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="wrap the data set: DataLoader"):
+        train.fit(model, blobs(), loss_fn=nn.CrossEntropyLoss(), epochs=1,
+                  optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+
+
+def test_evaluate_counts_accuracy_and_restores_mode():
+    model = nn.Linear(2, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[-1.0, -1.0], [1.0, 1.0]]))
+        model.bias.zero_()
+    model.train()
+    x = torch.tensor([[1.0, 1.0], [-1.0, -1.0], [2.0, 0.0], [0.0, -3.0]])
+    y = torch.tensor([1, 0, 0, 0])  # the third is wrong: 3 of 4 right
+    scores = train.evaluate(model, DataLoader(TensorDataset(x, y), batch_size=3), nn.CrossEntropyLoss(), "cpu")
+    assert scores["accuracy"] == pytest.approx(0.75)
+    with torch.no_grad():
+        expected = float(nn.CrossEntropyLoss()(model(x), y))
+    assert scores["loss"] == pytest.approx(expected, rel=1e-6)
+    assert model.training
+
+
+def test_evaluate_regression_has_no_accuracy_and_empty_loader_is_explained():
+    data = TensorDataset(torch.randn(4, 3), torch.randn(4, 1))
+    scores = train.evaluate(nn.Linear(3, 1), DataLoader(data), device="cpu")
+    assert scores == {"loss": None, "accuracy": None}
+    empty = TensorDataset(torch.empty(0, 3), torch.empty(0, 1))
+    with pytest.raises(ValueError, match="no batches"):
+        train.evaluate(nn.Linear(3, 1), DataLoader(empty), device="cpu")
+
+
+def test_progress_bar_reaches_the_end(monkeypatch):
+    monkeypatch.delenv("BOOK_PROGRESS", raising=False)
+    out = io.StringIO()
+    assert sum(train.progress(range(4), desc="demo", file=out, mininterval=0)) == 6
+    assert "demo: 100%" in out.getvalue() and "4/4" in out.getvalue()
+
+
+def test_progress_bar_prints_only_its_last_state_for_the_website(monkeypatch):
+    monkeypatch.setenv("BOOK_PROGRESS", "last")
+    out = io.StringIO()
+    for _ in train.progress(range(50), desc="demo", file=out, mininterval=0):
+        pass
+    text = out.getvalue()
+    assert "\r" not in text and text.count("\n") == 1 and "demo: 100%" in text
