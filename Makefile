@@ -27,6 +27,9 @@ $(STAMP): requirements.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (PyTorch book)" >/dev/null
 	@# Make `import utils` work from any chapter run with this environment (Jupyter, nbval, the book build).
 	echo "$(CURDIR)" > "$(SITE_PACKAGES)/pytorch_book.pth"
+	@# MathJax from the installed package, so the website typesets math with no network.
+	rm -rf _assets/mathjax && mkdir -p _assets
+	cp -r "$(SITE_PACKAGES)/mathjax/static/mathjax/es5" _assets/mathjax
 	touch $(STAMP)
 
 # Graphviz draws the autograd graphs (torchviz); Chromium runs the website test.
@@ -50,8 +53,14 @@ book: setup
 	@echo
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
 
+# Chapters run under nbval; their executed outputs fill the book's execution cache, so the
+# website test (run last) builds the book without executing every chapter a second time.
 test: setup
-	$(PY) -m pytest tests chapters --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
+	BOOK_PROGRESS=last $(PY) -m pytest tests chapters --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=300 --cache-executed -p no:cacheprovider
+
+bench: setup
+	$(PY) -m utils.book bench
 
 sync: $(STAMP)
 	$(PY) -m utils.book sync
