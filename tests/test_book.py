@@ -110,3 +110,40 @@ def test_setup_cell_does_nothing_outside_colab(tmp_path):
     run = subprocess.run([sys.executable, "-c", cell + "\nprint(sorted(os.listdir('.')))"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and run.stdout.strip() == "[]"
+
+
+def test_execute_times_a_notebook_and_reports_failures(tmp_path):
+    import nbformat
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(0.3)")])
+    nbformat.write(nb, tmp_path / "ok.ipynb")
+    assert 0.3 <= book.execute(tmp_path / "ok.ipynb") < 60
+    nb.cells.append(nbformat.v4.new_code_cell("assert 1 == 2, 'a claim failed'"))
+    nbformat.write(nb, tmp_path / "bad.ipynb")
+    with pytest.raises(CellExecutionError, match="a claim failed"):
+        book.execute(tmp_path / "bad.ipynb")
+    with pytest.raises(FileNotFoundError, match="no notebook"):
+        book.execute(tmp_path / "missing.ipynb")
+
+
+def test_bench_prints_a_table(tmp_path):
+    import io
+
+    import nbformat
+
+    (tmp_path / "chapters").mkdir()
+    for name in ("01_a", "02_b"):
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]),
+                       tmp_path / "chapters" / f"{name}.ipynb")
+    out = io.StringIO()
+    times = book.bench(tmp_path, out=out)
+    assert list(times) == ["01_a.ipynb", "02_b.ipynb"]
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("device: ") and lines[1].startswith("01_a.ipynb") and lines[-1].startswith("total")
+
+
+def test_main_commands(capsys):
+    assert book.main(["check"]) in (0, 1)
+    assert book.main(["nonsense"]) == 2
+    assert "python -m utils.book sync" in capsys.readouterr().out

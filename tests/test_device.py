@@ -60,3 +60,12 @@ def test_seed_everything_rejects_bad_seeds(bad):
 def test_unknown_attribute_lists_known_modules():
     with pytest.raises(AttributeError, match="known: get_device"):
         utils.not_a_module  # noqa: B018
+
+
+def test_importing_the_timing_module_logs_nothing(capfd):
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", "import utils, utils.timing, torch.utils.benchmark"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0 and run.stderr == "", run.stderr

@@ -11,9 +11,18 @@ The core (device choice and seeding) is imported at once; the topic modules
 from __future__ import annotations
 
 import importlib
+import logging
 from types import ModuleType
 
+import torch
+
 from .device import get_device, seed_everything
+
+if not torch.cuda.is_available():
+    # On a machine that has a CUDA compiler but no GPU, PyTorch logs "No CUDA runtime is
+    # found, using CUDA_HOME=..." whenever torch.utils.benchmark or torch.compile load its C++
+    # extension module. It says nothing about the lesson, so it is kept out of the pages.
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 _SUBMODULES = ("book", "data", "graph", "hooks", "ode", "plot", "timing", "train", "zoo")
 

@@ -6,6 +6,7 @@ Run from the repository root:
                                   # rewrite every chapter's setup cell from _config.yml's URL,
                                   # strip outputs and normalise the notebook metadata
     python -m utils.book check    # list what is out of shape (exit 1 if anything is)
+    python -m utils.book bench    # execute every chapter, print seconds per chapter and total
 """
 from __future__ import annotations
 
@@ -128,11 +129,55 @@ def problems(root: str | Path = ROOT) -> list[str]:
     return found
 
 
+def execute(path: str | Path, *, timeout: int = 600) -> float:
+    """Execute a notebook top to bottom in its own folder (outputs are not saved); return
+    the seconds it took. A failing cell raises ``nbclient.exceptions.CellExecutionError``.
+
+    >>> seconds = execute("chapters/01_tensors.ipynb")
+    """
+    import time
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no notebook at {path}")
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - start
+
+
+def bench(root: str | Path = ROOT, out=sys.stdout) -> dict[str, float]:
+    """Execute every chapter and print a table of seconds per chapter and the total."""
+    import os
+
+    import torch
+
+    from .device import get_device
+
+    device = get_device()
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{os.cpu_count()} CPU cores"
+    print(f"device: {device} ({name}), BOOK_DEVICE={os.environ.get('BOOK_DEVICE', 'unset')}", file=out)
+    times = {}
+    for path in chapter_paths(root):
+        times[path.name] = execute(path)
+        print(f"{path.name:<34} {times[path.name]:7.1f} s", file=out, flush=True)
+    print(f"{'total':<34} {sum(times.values()):7.1f} s", file=out)
+    return times
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["sync"]:
         for path in sync(paths=[Path(a).resolve() for a in args[1:]] or None):
             print(f"normalised {path.relative_to(ROOT)}")
+        return 0
+    if args == ["bench"]:
+        bench()
         return 0
     if args == ["check"]:
         found = problems()
