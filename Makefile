@@ -6,7 +6,6 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SITE_PACKAGES = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 
 .PHONY: setup book test sync check bench clean help system-packages
 
@@ -22,14 +21,14 @@ $(STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10 or newer is needed"' \
 		|| { echo "Python 3.10+ is needed; run make with PYTHON=python3.11 (or newer)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (PyTorch book)" >/dev/null
-	@# Make `import utils` work from any chapter run with this environment (Jupyter, nbval, the book build).
-	echo "$(CURDIR)" > "$(SITE_PACKAGES)/pytorch_book.pth"
-	@# MathJax from the installed package, so the website typesets math with no network.
-	rm -rf _assets/mathjax && mkdir -p _assets
-	cp -r "$(SITE_PACKAGES)/mathjax/static/mathjax/es5" _assets/mathjax
+	@# `import utils` works from any chapter run in this environment (Jupyter, nbval, the book
+	@# build), and MathJax is copied from its package so the website typesets math offline.
+	site=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') && \
+		echo "$(CURDIR)" > "$$site/pytorch_book.pth" && \
+		rm -rf _assets/mathjax && mkdir -p _assets && \
+		cp -r "$$site/mathjax/static/mathjax/es5" _assets/mathjax
 	touch $(STAMP)
 
 # Graphviz draws the autograd graphs (torchviz); Chromium runs the website test.
