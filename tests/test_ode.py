@@ -82,6 +82,22 @@ def test_one_euler_step_of_size_one_is_a_residual_block():
     assert torch.allclose(ys[-1], resnet, atol=1e-6)
 
 
+def test_number_of_steps_and_evaluations_despite_float32_rounding():
+    calls = []
+
+    def f(t, y):
+        calls.append(float(t))
+        return -y
+
+    t = torch.arange(0, 1.0001, 0.1)  # float32: the spans are 0.1 give or take rounding
+    ode.odeint(f, torch.ones(1), t, method="euler", step_size=0.1)
+    assert len(calls) == 10
+    calls.clear()
+    ode.odeint(f, torch.ones(1), [0.0, 1.0], method="rk4", step_size=0.25)
+    assert len(calls) == 16  # 4 steps x 4 stages
+    assert calls[:4] == [0.0, 0.125, 0.125, 0.25]
+
+
 def test_gradients_match_analytic():
     # y' = a y  =>  y(T) = y0 e^{aT}, dy(T)/dy0 = e^{aT}, dy(T)/da = T y0 e^{aT}.
     a = torch.tensor(-0.7, dtype=torch.float64, requires_grad=True)
