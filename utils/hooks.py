@@ -110,6 +110,7 @@ class ForwardRecorder(_Hooks):
     with the output. ``leaves_only=False`` also records containers such as ``nn.Sequential``.
     ``keep_outputs=True`` keeps a detached copy of each output (``record.output``).
 
+    >>> model = nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.ReLU())
     >>> with ForwardRecorder(model) as rec: model(torch.zeros(2, 1, 8, 8))
     >>> rec.record("0").output_shapes
     [(2, 6, 8, 8)]
