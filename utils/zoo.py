@@ -39,9 +39,18 @@ def _check(num_classes: int, in_channels: int, width: float) -> None:
 
 
 def _model(features: list[nn.Module] | OrderedDict, head: list[nn.Module]) -> nn.Sequential:
-    """Every zoo model: ``features`` (the body) then ``head`` (pooling and classifier)."""
+    """Every zoo model: ``features`` (the body) then ``head`` (pooling and classifier). Convolutions
+    get He-normal weights (fan-out, for ReLU) and zero biases, as in torchvision's ResNet and VGG:
+    PyTorch's default (a uniform with a third of He's variance) lets the signal fade in deep
+    plain stacks like VGG's. Linear layers keep PyTorch's default."""
     body = nn.Sequential(features) if isinstance(features, OrderedDict) else nn.Sequential(*features)
-    return nn.Sequential(OrderedDict(features=body, head=nn.Sequential(*head)))
+    model = nn.Sequential(OrderedDict(features=body, head=nn.Sequential(*head)))
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return model
 
 
 def _pool_head(channels: int, num_classes: int, dropout: float = 0.0) -> list[nn.Module]:
