@@ -140,3 +140,11 @@ def test_errors_speak_to_the_learner():
         ode.odeint(f, torch.ones(2, dtype=torch.int64), [0.0, 1.0], step_size=0.1)
     with pytest.raises(TypeError, match="y0 must be a torch.Tensor"):
         ode.odeint(f, [1.0, 2.0], [0.0, 1.0], step_size=0.1)
+
+
+def test_float32_times_follow_the_state_dtype():
+    # Times given as a float32 tensor are converted to y0's dtype, so float64 accuracy is kept.
+    t = torch.tensor([0.0, 0.5, 2.0])  # float32, exactly representable
+    ys = ode.odeint(linear, Y0, t, step_size=0.01)
+    assert ys.dtype == torch.float64 and ys.device == Y0.device
+    assert torch.allclose(ys[-1], exact(2.0), rtol=0, atol=1e-9)
