@@ -8,7 +8,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from utils.hooks import (DeviceCheck, DeviceMismatchError, FiniteCheck, ForwardRecorder, GradientRecorder,
-                         NonFiniteError, SavedTensorMeter)
+                         NonFiniteError, SavedTensorMeter, saved_bytes)
 
 HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
               "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks_with_kwargs")
@@ -292,3 +292,16 @@ def test_checkpoint_saves_less_and_gives_the_same_gradient():
     saved, g_saved = run(True)
     assert saved < plain / 2, (saved, plain)
     assert all(torch.allclose(a, b) for a, b in zip(g_plain, g_saved))
+
+
+def test_saved_bytes_counts_activations_not_parameters():
+    model = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5))
+    x = torch.ones(4, 10)
+    # the input (for the first Linear), the ReLU output (for itself and the second Linear): 4 x (10 + 20) floats
+    assert saved_bytes(model, x) == 4 * (10 + 20) * 4
+    assert saved_bytes(model, torch.ones(8, 10)) == 2 * saved_bytes(model, x)  # linear in the batch
+    with torch.no_grad():
+        assert saved_bytes(model, x) == 0  # nothing is saved without a graph
+    with pytest.raises(TypeError, match="nn.Module"):
+        saved_bytes(lambda t: t, x)
+

@@ -155,6 +155,19 @@ def test_residual_adds_and_dense_concatenates():
     assert out.shape[1] == 12 and torch.equal(out[:, :8], x)  # the input is passed on untouched
 
 
+def test_residual_wrapper_adds_its_branch_and_is_one_euler_step():
+    torch.manual_seed(0)
+    f = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Tanh())
+    block = zoo.Residual(f)
+    x = torch.randn(3, 4)
+    torch.testing.assert_close(block(x), x + f(x))
+    assert [n for n, _ in block.named_parameters()] == ["f.0.weight", "f.0.bias"]  # registered
+    torch.nn.init.zeros_(f[0].weight), torch.nn.init.zeros_(f[0].bias)
+    torch.testing.assert_close(block(x), x)  # f = 0: the identity
+    with pytest.raises(ValueError, match="must keep the shape.*projection shortcut"):
+        zoo.Residual(torch.nn.Linear(4, 5))(x)
+
+
 def test_separable_conv_parameter_saving():
     c_in, c_out, k = 32, 64, 3
     separable = count(zoo.separable_conv(c_in, c_out, k))

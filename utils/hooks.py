@@ -21,7 +21,7 @@ Shape = tuple[int, ...]
 
 __all__ = [
     "DeviceCheck", "DeviceMismatchError", "FiniteCheck", "ForwardRecorder", "GradientRecorder",
-    "LayerRecord", "NonFiniteError", "SavedTensorMeter",
+    "LayerRecord", "NonFiniteError", "SavedTensorMeter", "saved_bytes",
 ]
 
 
@@ -421,3 +421,17 @@ class SavedTensorMeter:
 
     def __repr__(self) -> str:
         return f"SavedTensorMeter(bytes={self.bytes:,}, count={self.count})"
+
+
+def saved_bytes(model: nn.Module, *inputs: Any) -> int:
+    """Bytes of activations that one forward pass of ``model`` saves for backward (its
+    parameters not counted): ``SavedTensorMeter`` around ``model(*inputs)``.
+
+    >>> saved_bytes(nn.Sequential(nn.Linear(10, 10), nn.ReLU()), torch.ones(4, 10))
+    320
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"saved_bytes measures an nn.Module, got {type(model).__name__}")
+    with SavedTensorMeter(ignore=model.parameters()) as meter:
+        model(*inputs)
+    return meter.bytes

@@ -85,6 +85,27 @@ def conv_bn_act(c_in: int, c_out: int, kernel: int = 3, stride: int = 1, groups:
     return nn.Sequential(*layers, *([act()] if act is not None else []))
 
 
+class Residual(nn.Module):
+    """The residual connection around any block: ``x + f(x)``. The output is the SUM of the
+    input and the branch (DenseNet concatenates; ResNet adds), so ``f`` must keep the shape.
+    One such block is one explicit Euler step of dx/dt = f(x) with step 1.
+
+    >>> Residual(nn.Linear(4, 4))(torch.zeros(2, 4)).shape
+    torch.Size([2, 4])
+    """
+
+    def __init__(self, f: nn.Module) -> None:
+        super().__init__()
+        self.f = f
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.f(x)
+        if out.shape != x.shape:
+            raise ValueError(f"a residual branch must keep the shape: input {tuple(x.shape)}, branch output "
+                             f"{tuple(out.shape)}; use a projection shortcut (as BasicBlock does) to change it")
+        return x + out
+
+
 class BasicBlock(nn.Module):
     """ResNet-18/34's residual block: two 3x3 convolutions whose output is ADDED to the input,
     ``relu(F(x) + shortcut(x))``. The shortcut is the identity, or a strided 1x1 convolution
