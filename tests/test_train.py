@@ -112,3 +112,13 @@ def test_progress_bar_prints_only_its_last_state_for_the_website(monkeypatch):
         pass
     text = out.getvalue()
     assert "\r" not in text and text.count("\n") == 1 and "demo: 100%" in text
+
+
+def test_fit_labels_its_progress_bar(monkeypatch, capsys):
+    monkeypatch.setenv("BOOK_PROGRESS", "last")
+    model = nn.Linear(2, 2)
+    train.fit(model, DataLoader(blobs(40), batch_size=20), loss_fn=nn.CrossEntropyLoss(), epochs=3,
+              optimizer=torch.optim.SGD(model.parameters(), lr=0.1), device="cpu", desc="ResNet")
+    out = capsys.readouterr().out
+    assert out.startswith("ResNet: 100%") and "3/3" in out and out.count("\n") == 1
+

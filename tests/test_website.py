@@ -128,8 +128,12 @@ def test_chapter_page_as_a_reader_sees_it(site, dom, chapter):
     assert not BAD_OUTPUT.search(text), f"{page} shows an error or warning: {BAD_OUTPUT.search(text).group(0)!r}"
     assert not soup.select("div.cell_output .stderr, div.output.stderr"), f"{page} shows stderr output"
 
-    frames = re.findall(r"^(.*?)\s*\d+%\|", text, re.MULTILINE)
-    assert len(frames) == len(set(frames)), f"{page}: a progress bar is drawn more than once: {frames}"
+    for output in outputs:  # each bar shows its final state only: no earlier frame before it
+        bars = [(desc, int(n), int(total)) for desc, n, total in
+                re.findall(r"^(.*?):\s*\d+%\|[^|\n]*\|\s*(\d+)/(\d+)", output.get_text("\n"), re.MULTILINE)]
+        for (desc, n, total), (desc2, n2, total2) in zip(bars, bars[1:]):
+            assert not (desc == desc2 and total == total2 and n < n2), \
+                f"{page}: the progress bar {desc!r} is drawn more than once ({n}/{total}, then {n2}/{total2})"
     assert "\r" not in text
 
     figures = soup.select("div.cell_output img")

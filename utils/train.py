@@ -126,6 +126,7 @@ def fit(
     device: torch.device | str | None = None,
     progress_bar: bool = True,
     restore_best: bool = False,
+    desc: str = "epochs",
 ) -> dict[str, list[float]]:
     """Train ``model`` for ``epochs`` passes over ``train_loader``; return the history.
 
@@ -133,6 +134,7 @@ def fit(
     (for classification) ``val_accuracy``. ``restore_best=True`` loads back the weights of
     the epoch with the lowest validation loss when training ends (early stopping's
     checkpoint). The model must already be on ``device`` (default: ``get_device()``).
+    ``desc`` labels the progress bar, so a page that trains several models tells them apart.
 
     >>> h = fit(model, train_loader, loss_fn=nn.CrossEntropyLoss(), optimizer=opt, epochs=3)
     >>> h["train_loss"]
@@ -148,7 +150,7 @@ def fit(
     device = torch.device(device) if device is not None else get_device()
     history: dict[str, list[float]] = {"train_loss": []}
     best_loss, best_state = float("inf"), None
-    bar = progress(range(epochs), desc="epochs", disable=not progress_bar)
+    bar = progress(range(epochs), desc=desc, disable=not progress_bar)
     for _ in bar:
         model.train()
         total, seen = 0.0, 0
