@@ -30,6 +30,9 @@ def pytest_addoption(parser) -> None:
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "website: builds the book and checks it in a browser (runs last)")
+    # torchviz 0.0.3 compares versions with distutils' LooseVersion; the fix is upstream's to make.
+    config.addinivalue_line("filterwarnings",
+                            "ignore:distutils Version classes are deprecated:DeprecationWarning:torchviz")
 
 
 def pytest_collection_modifyitems(items) -> None:
