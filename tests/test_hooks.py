@@ -8,7 +8,8 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from utils.hooks import (DeviceCheck, DeviceMismatchError, FiniteCheck, ForwardRecorder, GradientRecorder,
-                         NonFiniteError, SavedTensorMeter, saved_bytes)
+                         NonFiniteError)
+from utils.memory import SavedTensorMeter, saved_bytes
 
 HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
               "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks_with_kwargs")

@@ -101,14 +101,14 @@ def test_evaluate_regression_has_no_accuracy_and_empty_loader_is_explained():
 def test_progress_bar_reaches_the_end(monkeypatch):
     monkeypatch.delenv("BOOK_PROGRESS", raising=False)
     out = io.StringIO()
-    assert sum(train.progress(range(4), desc="demo", file=out, mininterval=0)) == 6
+    assert sum(utils.progress(range(4), desc="demo", file=out, mininterval=0)) == 6
     assert "demo: 100%" in out.getvalue() and "4/4" in out.getvalue()
 
 
 def test_progress_bar_prints_only_its_last_state_for_the_website(monkeypatch):
     monkeypatch.setenv("BOOK_PROGRESS", "last")
     out = io.StringIO()
-    for _ in train.progress(range(50), desc="demo", file=out, mininterval=0):
+    for _ in utils.progress(range(50), desc="demo", file=out, mininterval=0):
         pass
     text = out.getvalue()
     assert "\r" not in text and text.count("\n") == 1 and "demo: 100%" in text

@@ -1,9 +1,11 @@
 """Shared code of the book: every chapter does ``import utils``.
 
-The core (device choice and seeding) is imported at once; the topic modules
-(``utils.data``, ``utils.train``, ``utils.plot``, ``utils.graph``, ``utils.timing``,
-``utils.zoo``, ``utils.hooks``, ``utils.ode``) load on first use, so
-``utils.data.load_digits()`` works right after ``import utils``.
+The core (device choice and seeding, ``expect_error`` and the ``progress`` bar) is imported
+at once; the topic modules (``utils.data``, ``utils.train``, ``utils.plot``, ``utils.graph``,
+``utils.timing``, ``utils.layers``, ``utils.zoo``, ``utils.hooks``, ``utils.memory``,
+``utils.ode``, ``utils.numerics``) load on first use, so ``utils.data.load_digits()`` works
+right after ``import utils``. (``python -m utils.book`` keeps the notebooks in shape; it is a
+maintenance command, not part of the lessons.)
 
 >>> import utils
 >>> device = utils.get_device()
@@ -17,6 +19,8 @@ from types import ModuleType
 import torch
 
 from .device import get_device, seed_everything
+from .errors import expect_error
+from .progress import progress
 
 if not torch.cuda.is_available():
     # On a machine that has a CUDA compiler but no GPU, PyTorch logs "No CUDA runtime is
@@ -24,9 +28,10 @@ if not torch.cuda.is_available():
     # extension module. It says nothing about the lesson, so it is kept out of the pages.
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
-_SUBMODULES = ("book", "data", "graph", "hooks", "ode", "plot", "timing", "train", "zoo")
+_SUBMODULES = ("data", "dist", "graph", "hooks", "layers", "memory", "numerics", "ode", "plot",
+               "timing", "train", "zoo")
 
-__all__ = ["get_device", "seed_everything", *_SUBMODULES]
+__all__ = ["expect_error", "get_device", "progress", "seed_everything", *_SUBMODULES]
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -21,7 +21,7 @@ Shape = tuple[int, ...]
 
 __all__ = [
     "DeviceCheck", "DeviceMismatchError", "FiniteCheck", "ForwardRecorder", "GradientRecorder",
-    "LayerRecord", "NonFiniteError", "SavedTensorMeter", "saved_bytes",
+    "LayerRecord", "NonFiniteError",
 ]
 
 
@@ -363,75 +363,3 @@ class DeviceCheck(_Hooks):
                         f"{', '.join(sorted(map(str, own)))} but got an input on {t.device}; move the input "
                         "with x.to(device) (or the model with model.to(device)) so both are on one device", name)
         return hook
-
-
-# --------------------------------------------------------------------------- saved tensors
-class SavedTensorMeter:
-    """Count the tensors autograd saves for the backward pass inside a ``with`` block.
-
-    Uses ``torch.autograd.graph.saved_tensors_hooks``. Tensors sharing one storage are
-    counted once; storages of the tensors in ``ignore`` (typically ``model.parameters()``,
-    which exist anyway) are not counted, so ``bytes`` is the activation memory that
-    backpropagation keeps alive. ``count`` is the number of tensors saved (shared or not).
-    A storage freed inside the block (its graph dropped) and a new one at the same address
-    count as two, so several forward passes in one block add up.
-
-    >>> x = torch.ones(1000, requires_grad=True)
-    >>> with SavedTensorMeter() as m: y = (x * x).sum()
-    >>> m.bytes   # x saved for the product (once, though used twice)
-    4000
-    """
-
-    def __init__(self, ignore: Iterable[torch.Tensor] = ()) -> None:
-        if isinstance(ignore, torch.Tensor):
-            ignore = [ignore]
-        self._ignored = {self._key(t) for t in ignore}
-        self._seen: dict[tuple[str, int], list[weakref.ref]] = {}
-        self.bytes = 0
-        self.count = 0
-        self._context: torch.autograd.graph.saved_tensors_hooks | None = None
-
-    @staticmethod
-    def _key(t: torch.Tensor) -> tuple[str, int]:
-        return str(t.device), t.untyped_storage().data_ptr()
-
-    def _pack(self, t: torch.Tensor) -> torch.Tensor:
-        self.count += 1
-        key = self._key(t)
-        if key in self._ignored:
-            return t
-        alive = [ref for ref in self._seen.get(key, []) if ref() is not None]
-        if not alive:  # a storage not seen yet (or freed since, its address reused)
-            self.bytes += t.untyped_storage().nbytes()
-        self._seen[key] = [*alive, weakref.ref(t)]
-        return t
-
-    def __enter__(self) -> "SavedTensorMeter":
-        if self._context is not None:
-            raise RuntimeError("this SavedTensorMeter is already in use; make a new one for a nested block")
-        self._context = torch.autograd.graph.saved_tensors_hooks(self._pack, lambda t: t)
-        self._context.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._context is not None:
-            self._context.__exit__(*exc)
-        self._context = None
-        self._seen.clear()
-
-    def __repr__(self) -> str:
-        return f"SavedTensorMeter(bytes={self.bytes:,}, count={self.count})"
-
-
-def saved_bytes(model: nn.Module, *inputs: Any) -> int:
-    """Bytes of activations that one forward pass of ``model`` saves for backward (its
-    parameters not counted): ``SavedTensorMeter`` around ``model(*inputs)``.
-
-    >>> saved_bytes(nn.Sequential(nn.Linear(10, 10), nn.ReLU()), torch.ones(4, 10))
-    320
-    """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"saved_bytes measures an nn.Module, got {type(model).__name__}")
-    with SavedTensorMeter(ignore=model.parameters()) as meter:
-        model(*inputs)
-    return meter.bytes

@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -53,10 +54,15 @@ def show_images(
     title: str | None = None,
     cmap: str = "gray",
     size: float = 1.2,
+    row_labels: Sequence[str] | None = None,
 ) -> Figure:
     """Show a batch of images ``(N, H, W)``, ``(N, 1, H, W)`` or ``(N, 3, H, W)`` as a grid.
 
+    ``labels`` titles each image; ``row_labels`` names each row of the grid (one label per
+    row, written to its left), e.g. "input" and "reconstruction".
+
     >>> fig = show_images(torch.rand(16, 1, 8, 8), labels=range(16), ncols=8)
+    >>> fig = show_images(torch.rand(8, 8, 8), ncols=4, row_labels=["real", "fake"])
     """
     arr = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
     if arr.ndim == 4 and arr.shape[1] in (1, 3):
@@ -72,8 +78,15 @@ def show_images(
         labels = list(labels)
         if len(labels) != n:
             raise ValueError(f"got {n} images but {len(labels)} labels")
-    ncols = max(1, min(ncols, n))
+    if isinstance(ncols, bool) or not isinstance(ncols, numbers.Integral) or ncols < 1:
+        raise ValueError(f"ncols must be a positive whole number, got {ncols!r}")
+    ncols = max(1, min(int(ncols), n))
     nrows = -(-n // ncols)
+    if row_labels is not None:
+        row_labels = [str(r) for r in row_labels]
+        if len(row_labels) != nrows:
+            raise ValueError(f"{n} images in rows of {ncols} make {nrows} rows, but got "
+                             f"{len(row_labels)} row labels")
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
@@ -82,6 +95,14 @@ def show_images(
             ax.imshow(arr[i], cmap=cmap if arr[i].ndim == 2 else None)
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=9)
+        if row_labels is not None and i % ncols == 0:
+            ax.axis("on")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            ax.set_ylabel(row_labels[i // ncols], rotation=0, ha="right", va="center",
+                          fontsize=9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -20,6 +20,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from .layers import Residual, count_parameters  # noqa: F401 (old import path, for now)
+
 # ----------------------------------------------------------------------------- helpers
 
 
@@ -83,27 +85,6 @@ def conv_bn_act(c_in: int, c_out: int, kernel: int = 3, stride: int = 1, groups:
     layers = [nn.Conv2d(c_in, c_out, kernel, stride, padding=(kernel - 1) // 2, groups=groups, bias=False),
               nn.BatchNorm2d(c_out, eps=eps)]
     return nn.Sequential(*layers, *([act()] if act is not None else []))
-
-
-class Residual(nn.Module):
-    """The residual connection around any block: ``x + f(x)``. The output is the SUM of the
-    input and the branch (DenseNet concatenates; ResNet adds), so ``f`` must keep the shape.
-    One such block is one explicit Euler step of dx/dt = f(x) with step 1.
-
-    >>> Residual(nn.Linear(4, 4))(torch.zeros(2, 4)).shape
-    torch.Size([2, 4])
-    """
-
-    def __init__(self, f: nn.Module) -> None:
-        super().__init__()
-        self.f = f
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.f(x)
-        if out.shape != x.shape:
-            raise ValueError(f"a residual branch must keep the shape: input {tuple(x.shape)}, branch output "
-                             f"{tuple(out.shape)}; use a projection shortcut (as BasicBlock does) to change it")
-        return x + out
 
 
 class BasicBlock(nn.Module):
@@ -586,12 +567,3 @@ def build(name: str, **kwargs) -> nn.Sequential:
     if name not in BUILDERS:
         raise ValueError(f"unknown model {name!r}; known: {', '.join(BUILDERS)}")
     return BUILDERS[name](**kwargs)
-
-
-def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of parameters (buffers such as batch norm's running mean are not parameters).
-
-    >>> count_parameters(lenet5())
-    61706
-    """
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
