@@ -1,28 +1,40 @@
 """Measuring how long code takes, fairly on CPU and GPU alike.
 
->>> seconds = measure(torch.matmul, a, b)
+>>> seconds = measure(torch.matmul, torch.ones(8, 8), torch.ones(8, 8), min_run_time=0.01)
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import Any
 
+import torch  # noqa: F401 (the docstring example uses it)
 from torch.utils import benchmark
 
 
-def measure(fn: Callable[..., Any], *args: Any, min_run_time: float = 0.2, **kwargs: Any) -> float:
+def measure(fn: Callable[..., Any], *args: Any, min_run_time: float = 0.2,
+            num_threads: int = 1, **kwargs: Any) -> float:
     """Median seconds per call of ``fn(*args, **kwargs)``.
 
-    Uses ``torch.utils.benchmark.Timer``, which warms up, repeats the call until
-    ``min_run_time`` seconds have passed and waits for the GPU to finish (CUDA runs
-    asynchronously, so a plain ``time.time()`` would measure only the launch).
+    Uses ``torch.utils.benchmark.Timer``: it warms up, then ``blocked_autorange`` runs the
+    call in blocks until ``min_run_time`` seconds have passed, and it waits for the GPU to
+    finish (CUDA runs asynchronously, so a plain ``time.time()`` would measure only the
+    launch). Like the Timer, it runs the call on ``num_threads`` CPU threads (default 1,
+    so numbers compare across machines); pass ``torch.get_num_threads()`` to use them all.
 
-    >>> measure(torch.matmul, torch.ones(64, 64), torch.ones(64, 64)) < 1
+    >>> measure(torch.matmul, torch.ones(64, 64), torch.ones(64, 64), min_run_time=0.01) < 1
     True
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    if min_run_time <= 0:
+    if isinstance(min_run_time, bool) or not isinstance(min_run_time, numbers.Real):
+        raise TypeError(f"min_run_time must be a number of seconds, got {min_run_time!r}")
+    if not min_run_time > 0:
         raise ValueError(f"min_run_time must be positive, got {min_run_time}")
-    timer = benchmark.Timer(stmt="fn(*args, **kwargs)", globals={"fn": fn, "args": args, "kwargs": kwargs})
-    return float(timer.blocked_autorange(min_run_time=min_run_time).median)
+    if isinstance(num_threads, bool) or not isinstance(num_threads, numbers.Integral):
+        raise TypeError(f"num_threads must be a whole number, got {num_threads!r}")
+    if num_threads < 1:
+        raise ValueError(f"num_threads must be at least 1, got {num_threads}")
+    timer = benchmark.Timer(stmt="fn(*args, **kwargs)", num_threads=int(num_threads),
+                            globals={"fn": fn, "args": args, "kwargs": kwargs})
+    return float(timer.blocked_autorange(min_run_time=float(min_run_time)).median)
