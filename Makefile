@@ -6,12 +6,15 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+COLAB_VENV  := .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.installed
 
-.PHONY: setup book test sync check bench clean help system-packages
+.PHONY: setup book test test-colab sync check bench clean help system-packages
 
 help:
 	@echo "make book   set up, execute every chapter and build the website in _build/html"
-	@echo "make test   set up and run every test (unit, notebook hygiene, every chapter, website)"
+	@echo "make test   set up and run every test (unit, doctests, notebook hygiene, every chapter, website)"
+	@echo "make test-colab  run every chapter on Colab's package versions, as Colab would"
 	@echo "make bench  execute every chapter and print the seconds each takes"
 	@echo "make sync   rewrite each chapter's Colab setup cell from _config.yml, strip outputs"
 
@@ -55,8 +58,18 @@ book: setup
 # Chapters run under nbval; their executed outputs fill the book's execution cache, so the
 # website test (run last) builds the book without executing every chapter a second time.
 test: setup
-	BOOK_PROGRESS=last $(PY) -m pytest tests chapters --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=300 --cache-executed -p no:cacheprovider
+	BOOK_PROGRESS=last $(PY) -m pytest tests utils chapters --doctest-modules --nbval-lax \
+		--nbval-current-env --nbval-cell-timeout=300 --cache-executed -p no:cacheprovider
+
+# Colab's package versions (requirements-colab.txt) in a second environment; pip's cache
+# (~/.cache/pip) keeps a second setup from downloading again.
+$(COLAB_STAMP): requirements-colab.txt
+	test -x $(COLAB_VENV)/bin/python || $(PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet -r requirements-colab.txt
+	touch $(COLAB_STAMP)
+
+test-colab: setup $(COLAB_STAMP)
+	$(PY) -m utils.colab --python $(COLAB_VENV)/bin/python
 
 bench: setup
 	$(PY) -m utils.book bench

@@ -2,6 +2,7 @@
 same Colab setup cell, whose URL is _config.yml's and which really works in a Colab-like kernel."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,7 @@ def test_chapter_is_committed_without_outputs(path):
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_starts_with_the_standard_setup_cell(path):
     first = code_cells(path)[0]
-    assert first["source"] == book.setup_cell_source(book.repo_url()), "run `make sync`"
+    assert first["source"] == book.standard_setup_cell(), "run `make sync`"
 
 
 def test_every_chapter_is_normalised():
@@ -56,11 +57,108 @@ def test_repo_url_and_setup_cell_errors(tmp_path):
     (tmp_path / "_config.yml").write_text("title: x\n")
     with pytest.raises(KeyError, match="no repository.url"):
         book.repo_url(tmp_path / "_config.yml")
-    (tmp_path / "_config.yml").write_text("repository:\n  url: ''\n")
+    with pytest.raises(KeyError, match="no repository.ref"):
+        book.repo_ref(tmp_path / "_config.yml")
+    (tmp_path / "_config.yml").write_text("repository:\n  url: ''\n  ref: 'v1; rm -rf'\n")
     with pytest.raises(ValueError, match="empty"):
         book.repo_url(tmp_path / "_config.yml")
+    with pytest.raises(ValueError, match="tag or branch"):
+        book.repo_ref(tmp_path / "_config.yml")
     with pytest.raises(ValueError, match="not a repository URL"):
         book.setup_cell_source('x" ; import os')
+    with pytest.raises(ValueError, match="not a git tag or branch"):
+        book.setup_cell_source("https://example.org/b", ref="a b")
+    (tmp_path / "requirements-colab.txt").write_text("numpy==2.1.3\n")
+    with pytest.raises(ValueError, match="pins no torch"):
+        book.oldest_torch(tmp_path / "requirements-colab.txt")
+
+
+def test_setup_cell_names_the_configured_release_and_oldest_torch(tmp_path):
+    (tmp_path / "_config.yml").write_text(
+        "repository:\n  url: https://example.org/me/book\n  ref: v9.9\n")
+    (tmp_path / "requirements-colab.txt").write_text("# pins\ntorch==2.7.1\nnumpy==2.1.3\n")
+    cell = book.standard_setup_cell(tmp_path)
+    assert 'REPO_URL = "https://example.org/me/book"' in cell
+    assert 'REPO_REF = "v9.9"' in cell
+    assert "< (2, 7):" in cell and "torch 2.7 and newer" in cell
+    assert book.oldest_torch() == tuple(
+        int(v) for v in re.search(r"^torch==(\d+)\.(\d+)",
+                                  (ROOT / "requirements-colab.txt").read_text(),
+                                  re.MULTILINE).groups())
+    compile(cell, "setup", "exec")  # valid Python
+
+
+def test_sync_rewrites_a_notebook_and_check_then_passes(tmp_path):
+    """`sync` on a copy of the book: a chapter with outputs and an old setup cell is
+    normalised, `problems` lists it before and not after, and a second sync changes nothing."""
+    for name in ("_config.yml", "requirements-colab.txt"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "chapters").mkdir()
+    nb = json.loads(CHAPTERS[0].read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    code[0]["source"] = "# an old setup cell\nimport google.colab"
+    code[1]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "hi"}]
+    code[1]["execution_count"] = 7
+    target = tmp_path / "chapters" / "01_x.ipynb"
+    target.write_text(json.dumps(nb))
+    assert [p.split(":")[0] for p in book.problems(tmp_path)] == ["01_x.ipynb"]
+    assert book.sync(tmp_path) == [target]
+    assert book.problems(tmp_path) == []
+    synced = json.loads(target.read_text())
+    first = [c for c in synced["cells"] if c["cell_type"] == "code"][0]
+    assert first["source"] == book.standard_setup_cell(tmp_path)
+    assert all(c.get("outputs", []) == [] for c in synced["cells"])
+    assert book.sync(tmp_path) == [], "a second sync changes nothing"
+
+
+# --------------------------------------------------------------------- how a page reads
+MAX_LINE, MAX_CELL_LINES = 88, 45
+URL = re.compile(r"https?://\S+")
+DRAWING = re.compile(r"\b(plt|ax|axes|fig|axs|cax)\b\.|\.(plot|imshow|scatter|legend|set_\w+|"
+                     r"text|bar|hist|fill_between|axhline|axvline|contourf?|colorbar|"
+                     r"tight_layout|suptitle|savefig)\(|utils\.plot\.|plt\.subplots")
+
+
+def drawing_only(source: str) -> bool:
+    """A cell that only draws a figure: it uses matplotlib, asserts and prints nothing, and
+    at least half of its statements are drawing calls."""
+    lines = [l for l in source.splitlines() if l.strip() and not l.strip().startswith("#")]
+    if not lines or "assert" in source or "print(" in source:
+        return False
+    drawing = sum(bool(DRAWING.search(l)) for l in lines)
+    return drawing >= 3 and drawing >= len(lines) / 2
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_code_lines_fit_the_page(path):
+    long = [(i, line) for i, cell in enumerate(code_cells(path))
+            for line in cell["source"].splitlines()
+            if len(URL.sub("", line)) > MAX_LINE]
+    assert not long, (f"{len(long)} code lines are longer than {MAX_LINE} characters "
+                      f"(they scroll sideways on the website); the first: {long[:3]}")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_code_cells_are_short(path):
+    long = [(cell.get("id"), len(cell["source"].splitlines())) for cell in code_cells(path)[1:]
+            if len(cell["source"].splitlines()) > MAX_CELL_LINES]
+    assert not long, f"cells over {MAX_CELL_LINES} lines (split them into steps): {long}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_cells_that_only_draw_fold_their_code(path):
+    untagged = [cell.get("id") for cell in code_cells(path)
+                if drawing_only(cell["source"])
+                and not {"hide-input", "hide-cell", "remove-input"}
+                & set(cell.get("metadata", {}).get("tags", []))]
+    assert not untagged, f"cells that only draw a figure should be tagged hide-input: {untagged}"
+
+
+def test_drawing_only_tells_drawing_from_lessons():
+    drawing = "fig, ax = plt.subplots()\nax.plot(x, y)\nax.set_xlabel('x')\nax.legend()"
+    assert drawing_only(drawing)
+    assert not drawing_only(drawing + "\nassert y[0] > y[-1]")
+    assert not drawing_only("y = model(x)\nloss = loss_fn(y, t)\nloss.backward()\nax.plot(y)")
 
 
 def test_normalise_inserts_the_setup_cell_and_strips_outputs():
@@ -68,13 +166,14 @@ def test_normalise_inserts_the_setup_cell_and_strips_outputs():
                     {"cell_type": "code", "metadata": {"jupytext": {}}, "source": "1",
                      "outputs": [{"output_type": "stream"}], "execution_count": 3}],
           "metadata": {"jupytext": {}}}
-    out = book.normalise(nb, "https://example.org/a/b")
+    setup = book.setup_cell_source("https://example.org/a/b")
+    out = book.normalise(nb, setup)
     kinds = [c["cell_type"] for c in out["cells"]]
     assert kinds == ["markdown", "code", "code"]
-    assert "https://example.org/a/b" in out["cells"][1]["source"]
+    assert out["cells"][1]["source"] == setup and out["cells"][1]["id"] == "setup"
     assert out["cells"][2]["outputs"] == [] and out["cells"][2]["metadata"] == {}
     assert out["metadata"]["kernelspec"]["name"] == "python3"
-    again = book.normalise(json.loads(book.dumps(out)), "https://example.org/a/b")
+    again = book.normalise(json.loads(book.dumps(out)), setup)
     assert book.dumps(again) == book.dumps(out), "normalising twice changes nothing"
 
 
@@ -87,8 +186,9 @@ def test_setup_cell_fetches_the_book_in_colab(tmp_path):
     fake.mkdir(parents=True)
     (fake.parent / "__init__.py").write_text("")
     (fake / "__init__.py").write_text("")
+    subprocess.run(["git", "-C", str(origin), "tag", book.repo_ref()], check=True)
     url = book.repo_url()
-    cell = book.setup_cell_source(url)
+    cell = book.standard_setup_cell()
     assert cell.count(url) == 1
     local_cell = cell.replace(url, origin.as_uri())
     content = tmp_path / "content"
@@ -102,11 +202,14 @@ def test_setup_cell_fetches_the_book_in_colab(tmp_path):
     assert run.returncode == 0, run.stderr
     fetched = content / "executable-pytorch-book"
     assert (fetched / "utils" / "__init__.py").exists()
-    assert run.stdout.splitlines()[0] == str(fetched / "utils" / "__init__.py")
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("torch ") and ", torchvision " in lines[0], lines
+    assert str(fetched / "utils" / "__init__.py") in lines, "utils must come from the clone"
+    assert not any(line.startswith("Warning:") for line in lines), lines
 
 
 def test_setup_cell_does_nothing_outside_colab(tmp_path):
-    cell = book.setup_cell_source(book.repo_url())
+    cell = book.standard_setup_cell()
     run = subprocess.run([sys.executable, "-c", cell + "\nprint(sorted(os.listdir('.')))"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and run.stdout.strip() == "[]"
@@ -143,7 +246,12 @@ def test_bench_prints_a_table(tmp_path):
     assert lines[0].startswith("device: ") and lines[1].startswith("01_a.ipynb") and lines[-1].startswith("total")
 
 
-def test_main_commands(capsys):
-    assert book.main(["check"]) in (0, 1)
+def test_main_commands(capsys, monkeypatch):
+    monkeypatch.setattr(book, "problems", lambda: [])
+    assert book.main(["check"]) == 0
+    assert "all chapters are in shape" in capsys.readouterr().out
+    monkeypatch.setattr(book, "problems", lambda: ["01_x.ipynb: not normalised"])
+    assert book.main(["check"]) == 1
+    assert "01_x.ipynb: not normalised" in capsys.readouterr().out
     assert book.main(["nonsense"]) == 2
     assert "python -m utils.book sync" in capsys.readouterr().out

@@ -107,3 +107,17 @@ def test_cifar10_files_are_parsed(tmp_path, monkeypatch):
     x, y = test[1]
     assert x.shape == (3, 32, 32) and y == 3
     assert torch.allclose(x, torch.from_numpy(pixels[1].reshape(3, 32, 32) / 255).float())
+
+
+def test_load_digits_argument_types():
+    a, _ = data.load_digits(seed=np.int64(1))
+    b, _ = data.load_digits(seed=1)
+    assert torch.equal(a.tensors[0], b.tensors[0])
+    with pytest.raises(TypeError, match="whole number"):
+        data.load_digits(seed=True)
+    with pytest.raises(ValueError, match="non-negative"):
+        data.load_digits(seed=-1)
+    with pytest.raises(TypeError, match="a number such as 0.25"):
+        data.load_digits(test_fraction="0.25")
+    with pytest.raises(TypeError, match="a string such as 'digits'"):
+        data.load_dataset(3)

@@ -7,10 +7,13 @@ import torch
 import utils
 
 
-def test_get_device_default_matches_hardware(monkeypatch):
+def test_get_device_default_prefers_cuda_then_mps_then_cpu(monkeypatch):
     monkeypatch.delenv("BOOK_DEVICE", raising=False)
-    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
-    assert utils.get_device().type == expected
+    for cuda, mps, expected in ((True, True, "cuda"), (False, True, "mps"),
+                                (False, False, "cpu")):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+        assert utils.get_device().type == expected
 
 
 def test_book_device_overrides(monkeypatch):
@@ -51,15 +54,41 @@ def test_seed_everything_repeats_every_generator():
     assert all(a != b for a, b in zip(draws(), first))
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
-def test_seed_everything_rejects_bad_seeds(bad):
-    with pytest.raises(ValueError, match="non-negative int"):
+@pytest.mark.parametrize("bad, error", [(-1, ValueError), (1.5, TypeError), ("0", TypeError),
+                                        (True, TypeError)])
+def test_seed_everything_rejects_bad_seeds(bad, error):
+    with pytest.raises(error, match="whole number"):
         utils.seed_everything(bad)
 
 
+def test_seed_everything_accepts_numpy_integers():
+    utils.seed_everything(np.int64(5))
+    first = draws()
+    utils.seed_everything(5)
+    assert draws() == first
+
+
+@pytest.mark.parametrize("value", ["cpu:x", "cpu:0", "cuda:one", "gpu"])
+def test_malformed_book_device_is_explained(monkeypatch, value):
+    monkeypatch.setenv("BOOK_DEVICE", value)
+    with pytest.raises(ValueError, match="is not a device; use one of cpu, cuda, mps"):
+        utils.get_device()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_gpu_that_does_not_exist_is_explained(monkeypatch):
+    monkeypatch.setenv("BOOK_DEVICE", f"cuda:{torch.cuda.device_count()}")
+    with pytest.raises(ValueError, match="numbered from 0"):
+        utils.get_device()
+
+
 def test_unknown_attribute_lists_known_modules():
-    with pytest.raises(AttributeError, match="known: get_device"):
+    with pytest.raises(AttributeError, match="known: expect_error, get_device"):
         utils.not_a_module  # noqa: B018
+
+
+def test_book_maintenance_is_not_a_lesson_module():
+    assert "book" not in utils.__all__ and "colab" not in utils.__all__
 
 
 def test_importing_the_timing_module_logs_nothing(capfd):

@@ -45,3 +45,13 @@ def test_show_images_errors_say_what_is_wrong():
         plot.show_images(np.zeros((2, 4, 4)), labels=[1, 2, 3])
     with pytest.raises(ValueError, match="no images"):
         plot.show_images(np.zeros((0, 4, 4)))
+
+
+def test_show_images_labels_rows():
+    fig = plot.show_images(torch.rand(6, 8, 8), ncols=3, row_labels=["real", "fake"])
+    firsts = [ax for ax in fig.axes if ax.images][::3]
+    assert [ax.get_ylabel() for ax in firsts] == ["real", "fake"]
+    with pytest.raises(ValueError, match="make 2 rows, but got 3 row labels"):
+        plot.show_images(torch.rand(6, 8, 8), ncols=3, row_labels=["a", "b", "c"])
+    with pytest.raises(ValueError, match="ncols must be a positive whole number"):
+        plot.show_images(torch.rand(6, 8, 8), ncols=0)

@@ -7,6 +7,7 @@ stored the outputs in the execution cache, so the build does not run them again.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -119,8 +120,8 @@ def test_every_internal_link_resolves(site):
 def test_chapter_page_as_a_reader_sees_it(site, dom, chapter):
     page = f"chapters/{chapter}.html"
     soup = dom(page)
-    browse((site / page).as_uri(), f"--screenshot={SHOTS / (chapter + '.png')}", "--window-size=1280,2400",
-           "--hide-scrollbars")
+    browse((site / page).as_uri(), f"--screenshot={SHOTS / (chapter + '.png')}",
+           "--window-size=1280,2400", "--hide-scrollbars")
 
     outputs = soup.select("div.cell_output")
     assert len(outputs) >= 5, f"{page} shows {len(outputs)} executed outputs: was it executed?"
@@ -157,6 +158,57 @@ def test_chapter_page_as_a_reader_sees_it(site, dom, chapter):
     index = CHAPTERS.index(chapter)
     if index + 1 < len(CHAPTERS):
         assert soup.find("a", href=re.compile(rf"(^|/){CHAPTERS[index + 1]}\.html")), f"{page}: no link to the next chapter"
+
+
+# A page that loads a chapter in a 1280x900 frame (a laptop window) and writes, into its own
+# DOM, how many code and output blocks of the chapter scroll sideways, and whether a probe line
+# of 88 characters (the longest a chapter's code may have) fits in a code block.
+MEASURE_PAGE = """<!DOCTYPE html><html><body style="margin:0">
+<iframe id="f" style="width:%(width)dpx;height:900px;border:0" src="%(src)s"></iframe>
+<pre id="result">not measured</pre>
+<script>
+document.getElementById("f").addEventListener("load", () => {
+  const doc = document.getElementById("f").contentDocument;
+  const blocks = [...doc.querySelectorAll("div.highlight pre, div.cell_output pre")];
+  const wide = blocks.filter(b => b.scrollWidth > b.clientWidth)
+    .map(b => b.textContent.split("\\n").reduce((a, l) => l.length > a.length ? l : a, ""));
+  const code = doc.querySelector("div.cell div.highlight pre");
+  let probe = null;
+  if (code) {
+    const line = code.cloneNode(false);
+    line.textContent = "x".repeat(88);
+    code.parentNode.appendChild(line);
+    probe = [line.scrollWidth, line.clientWidth];
+  }
+  document.getElementById("result").textContent =
+    JSON.stringify({blocks: blocks.length, wide: wide, probe: probe});
+});
+</script></body></html>"""
+
+
+def sideways(site: Path, page: str, width: int = 1280) -> dict:
+    """How the chapter page's code and output blocks fit a window ``width`` pixels wide."""
+
+    wrapper = SHOTS / f"measure-{Path(page).stem}-{width}.html"
+    wrapper.write_text(MEASURE_PAGE % {"width": width, "src": (site / page).as_uri()})
+    out = browse(wrapper.as_uri(), "--dump-dom", "--allow-file-access-from-files",
+                 f"--window-size={width + 20},1000")
+    text = BeautifulSoup(out, "html.parser").find(id="result").get_text()
+    assert text.startswith("{"), f"{page}: the layout was not measured ({text!r})"
+    return json.loads(text)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_code_block_scrolls_sideways_at_1280_px(site, chapter):
+    page = f"chapters/{chapter}.html"
+    result = sideways(site, page)
+    assert result["blocks"] >= 5, f"{page}: only {result['blocks']} code and output blocks"
+    wide = result["wide"]
+    assert not wide, (f"{page}: {len(wide)} of {result['blocks']} code/output blocks scroll "
+                      f"sideways at 1280 px; their longest lines:\n" + "\n".join(wide[:5]))
+    scroll, client = result["probe"]
+    assert scroll <= client, (f"{page}: an 88-character code line needs {scroll} px but the "
+                              f"code column is {client} px wide (see _static/book.css)")
 
 
 def test_torchviz_graphs_are_images(site, dom):

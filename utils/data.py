@@ -7,6 +7,7 @@ with a network, MNIST, FashionMNIST and CIFAR-10 through torchvision.
 """
 from __future__ import annotations
 
+import numbers
 import socket
 import urllib.error
 from pathlib import Path
@@ -20,8 +21,18 @@ _TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "C
 
 
 def _check_fraction(test_fraction: float) -> None:
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
+        raise TypeError(f"test_fraction must be a number such as 0.25, got {test_fraction!r}")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
+
+
+def _check_seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be a whole number such as 0, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
+    return int(seed)
 
 
 def load_digits(*, seed: int = 0, test_fraction: float = 0.25) -> tuple[TensorDataset, TensorDataset]:
@@ -37,6 +48,7 @@ def load_digits(*, seed: int = 0, test_fraction: float = 0.25) -> tuple[TensorDa
     from sklearn.model_selection import train_test_split
 
     _check_fraction(test_fraction)
+    seed = _check_seed(seed)
     bunch = _sk_digits()
     images = (bunch.images / 16.0).astype(np.float32)[:, None, :, :]
     labels = bunch.target.astype(np.int64)
@@ -64,9 +76,12 @@ def load_dataset(
     them first (this needs a network, as in Colab). ``seed`` and ``test_fraction`` apply
     to ``"digits"`` only: the others have a fixed official test split.
 
-    >>> train, test = load_dataset("digits")
+    >>> train, test = load_dataset("Digits"); len(train) + len(test)
+    1797
     """
-    key = name.strip().lower().replace("-", "_") if isinstance(name, str) else name
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a string such as 'digits', got {name!r}")
+    key = name.strip().lower().replace("-", "_")
     if key == "fashionmnist":
         key = "fashion_mnist"
     if key not in DATASETS:

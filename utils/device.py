@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import numbers
 import os
 import random
 
@@ -20,21 +21,28 @@ def get_device() -> torch.device:
     CUDA if available, else Apple's MPS, else the CPU. The environment variable
     ``BOOK_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) overrides the choice.
 
-    >>> get_device()
-    device(type='cpu')
+    >>> get_device().type in ("cpu", "cuda", "mps")
+    True
     """
     wanted = os.environ.get("BOOK_DEVICE", "").strip().lower()
     if wanted:
-        kind = wanted.split(":")[0]
-        if kind not in _KNOWN:
+        kind, _, index = wanted.partition(":")
+        if kind not in _KNOWN or (index and not index.isdigit()) or (index and kind == "cpu"):
             raise ValueError(
                 f"BOOK_DEVICE={wanted!r} is not a device; use one of {', '.join(_KNOWN)} "
-                "(for example BOOK_DEVICE=cpu), or unset it to choose automatically"
+                "(for example BOOK_DEVICE=cpu, or BOOK_DEVICE=cuda:1 for a second GPU), or "
+                "unset it to choose automatically"
             )
         if kind == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(
                 "BOOK_DEVICE asks for CUDA but PyTorch sees no CUDA GPU here; "
                 "unset BOOK_DEVICE or set BOOK_DEVICE=cpu"
+            )
+        if kind == "cuda" and index and int(index) >= torch.cuda.device_count():
+            raise ValueError(
+                f"BOOK_DEVICE={wanted!r} names GPU {index}, but this machine has "
+                f"{torch.cuda.device_count()} (numbered from 0); use BOOK_DEVICE=cuda:0, or "
+                "unset it to choose automatically"
             )
         if kind == "mps" and not torch.backends.mps.is_available():
             raise RuntimeError(
@@ -55,8 +63,11 @@ def seed_everything(seed: int = 0) -> None:
     >>> seed_everything(0); a = torch.rand(1); seed_everything(0); bool(a == torch.rand(1))
     True
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be a whole number such as 0, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
+    seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -1,7 +1,7 @@
 """Small plotting helpers the chapters share: learning curves and image grids.
 
->>> plot_history(history)
->>> show_images(images, labels, ncols=8)
+>>> ax = plot_history({"train_loss": [0.9, 0.4], "val_loss": [1.0, 0.6]})
+>>> fig = show_images(torch.rand(4, 8, 8), labels=["a", "b", "c", "d"], ncols=4)
 """
 from __future__ import annotations
 
