@@ -46,7 +46,7 @@ def progress(iterable: Iterable, **kwargs: Any) -> tqdm:
     out = kwargs.pop("file", sys.stdout)
     if os.environ.get("BOOK_PROGRESS", "") == "last":
         out = _LastLineOnly(out)
-    kwargs.setdefault("ncols", 90)
+    kwargs.setdefault("ncols", 88)  # the width of a code line on the website
     kwargs.setdefault("ascii", " =")
     kwargs.setdefault("mininterval", 0.5)
     return tqdm(iterable, file=out, **kwargs)
