@@ -124,8 +124,18 @@ def test_errors_speak_to_the_learner():
         ode.odeint(f, y0, [0.0, 1.0], method="rk5", step_size=0.1)
     with pytest.raises(ValueError, match="fixed steps: pass step_size"):
         ode.odeint(f, y0, [0.0, 1.0])
-    with pytest.raises(ValueError, match="step_size must be positive"):
-        ode.odeint(f, y0, [0.0, 1.0], step_size=-0.1)
+    for bad in (-0.1, 0, 0.0, math.inf, math.nan, -math.inf):
+        with pytest.raises(ValueError, match="step_size must be positive and finite"):
+            ode.odeint(f, y0, [0.0, 1.0], step_size=bad)
+    for bad in (True, False, "0.1", [0.1], 1j):
+        with pytest.raises(TypeError, match="step_size must be a number such as 0.01"):
+            ode.odeint(f, y0, [0.0, 1.0], step_size=bad)
+    with pytest.raises(TypeError, match="method must be a name such as 'rk4'"):
+        ode.odeint(f, y0, [0.0, 1.0], method=4, step_size=0.1)
+    with pytest.raises(ValueError, match="finite times"):
+        ode.odeint(f, y0, [0.0, math.inf], step_size=0.1)
+    with pytest.raises(ValueError, match="finite times"):
+        ode.odeint(f, y0, [math.nan, 1.0], step_size=0.1)
     with pytest.raises(ValueError, match=r"strictly increasing, but t\[2\]=0.5 follows t\[1\]=0.5"):
         ode.odeint(f, y0, [0.0, 0.5, 0.5], step_size=0.1)
     with pytest.raises(ValueError, match="strictly increasing"):
@@ -148,3 +158,33 @@ def test_float32_times_follow_the_state_dtype():
     ys = ode.odeint(linear, Y0, t, step_size=0.005)
     assert ys.dtype == torch.float64 and ys.device == Y0.device
     assert torch.allclose(ys[-1], exact(2.0), rtol=0, atol=1e-8)  # float32 arithmetic errs by ~1e-7
+
+
+@pytest.mark.parametrize("name", ["RK4", "Rk4", "EULER", "Midpoint"])
+def test_method_names_are_case_insensitive(name):
+    f = lambda t, y: -y  # noqa: E731
+    y0 = torch.ones(2, dtype=torch.float64)
+    ours = ode.odeint(f, y0, [0.0, 1.0], method=name, step_size=0.1)
+    lower = ode.odeint(f, y0, [0.0, 1.0], method=name.lower(), step_size=0.1)
+    assert torch.equal(ours, lower)
+    assert set(ode.STEPS) == {"euler", "midpoint", "rk4"}
+
+
+@pytest.mark.parametrize("h", [1, np.int64(1), np.float64(1.0), torch.tensor(1.0), 1.0])
+def test_step_size_accepts_any_real_number(h):
+    # An integer step (or a NumPy number, a one-element tensor) means the same as the float:
+    # each Euler step of size 1 on dy/dt = -y/2 multiplies y by 1 - 1/2.
+    y0 = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    ys = ode.odeint(lambda t, y: -0.5 * y, y0, [0.0, 2.0], method="euler", step_size=h)
+    assert torch.allclose(ys[-1], 0.25 * y0)  # (1 - 0.5)^2
+
+
+def test_integer_times_and_a_large_step_take_one_step_per_interval():
+    calls = []
+
+    def f(t, y):
+        calls.append(float(t))
+        return torch.zeros_like(y)
+
+    ys = ode.odeint(f, torch.ones(3), [0, 1, 3], method="euler", step_size=10)
+    assert calls == [0.0, 1.0] and ys.dtype == torch.float32 and ys.shape == (3, 3)
