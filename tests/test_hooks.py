@@ -5,11 +5,9 @@ import math
 import pytest
 import torch
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
-from utils.hooks import (DeviceCheck, DeviceMismatchError, FiniteCheck, ForwardRecorder, GradientRecorder,
-                         NonFiniteError)
-from utils.memory import SavedTensorMeter, saved_bytes
+from utils.hooks import (DeviceCheck, DeviceMismatchError, FiniteCheck, ForwardRecorder,
+                         GradientRecorder, LayerRecord, NonFiniteError)
 
 HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
               "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks_with_kwargs")
@@ -123,10 +121,6 @@ def test_tools_refuse_bad_arguments_and_nested_reuse():
         with pytest.raises(RuntimeError, match="already in use"):
             rec.__enter__()
     assert_no_hooks(model)
-    meter = SavedTensorMeter()
-    with meter:
-        with pytest.raises(RuntimeError, match="already in use"):
-            meter.__enter__()
 
 
 # --------------------------------------------------------------------------- GradientRecorder
@@ -232,77 +226,63 @@ def test_device_check_names_the_module_and_both_devices():
     assert_no_hooks(model)
 
 
-# --------------------------------------------------------------------------- SavedTensorMeter
-def test_saved_tensor_meter_counts_shared_storage_once():
-    x = torch.ones(1000, requires_grad=True)
-    with SavedTensorMeter() as m:
-        y = (x * x).sum()
-    assert m.bytes == 4000 and m.count == 2
-    assert repr(m) == "SavedTensorMeter(bytes=4,000, count=2)"
-    y.backward()
-    assert torch.equal(x.grad, 2 * x.detach()), "the meter does not change the gradient"
+# --------------------------------------------------------------------------- every tool's errors
+@pytest.mark.parametrize("tool", [ForwardRecorder, GradientRecorder, FiniteCheck, DeviceCheck])
+def test_every_tool_refuses_a_non_module_and_nested_reuse(tool):
+    with pytest.raises(TypeError, match="expected an nn.Module"):
+        tool(lambda x: x)
+    model = cnn()
+    instance = tool(model)
+    with instance:
+        with pytest.raises(RuntimeError, match="already in use; make a new one"):
+            instance.__enter__()
+    assert_no_hooks(model)
 
 
-def test_saved_tensor_meter_is_linear_in_batch_and_depth_and_ignores_parameters():
-    def saved(depth: int, batch: int) -> int:
-        torch.manual_seed(0)
-        model = nn.Sequential(*[nn.Sequential(nn.Linear(32, 32), nn.Tanh()) for _ in range(depth)])
-        with SavedTensorMeter(ignore=model.parameters()) as m:
-            model(torch.randn(batch, 32)).sum()
-        return m.bytes
-
-    # each Linear saves its input, each Tanh its output: depth + 1 activations of batch x 32 floats
-    assert saved(4, 16) == (4 + 1) * 16 * 32 * 4
-    assert saved(8, 16) == (8 + 1) * 16 * 32 * 4
-    assert saved(4, 64) == 4 * saved(4, 16)
-    lin = nn.Linear(32, 32)
-    with SavedTensorMeter() as with_params:
-        lin(torch.randn(16, 32, requires_grad=True)).sum()
-    with SavedTensorMeter(ignore=lin.weight) as without:  # a single tensor is accepted too
-        lin(torch.randn(16, 32, requires_grad=True)).sum()
-    assert with_params.bytes - without.bytes == 32 * 32 * 4
+@pytest.mark.parametrize("norm_type", [0, -1.0, math.nan])
+def test_gradient_recorder_refuses_a_norm_that_is_not_positive(norm_type):
+    with pytest.raises(ValueError, match="norm_type must be positive"):
+        GradientRecorder(cnn(), norm_type=norm_type)
 
 
-def test_saved_tensor_meter_adds_up_passes_and_stops_at_exit():
-    lin = nn.Linear(100, 100)
-    with SavedTensorMeter(ignore=lin.parameters()) as m:
-        for _ in range(3):
-            out = torch.tanh(lin(torch.rand(10, 100)))  # the previous graph is freed here
-    assert m.bytes == 3 * 2 * 10 * 100 * 4 and m.count == 6
-    torch.tanh(lin(torch.rand(10, 100)))
-    assert m.count == 6, "nothing is counted after the block"
-    assert out.shape == (10, 100)
+@pytest.mark.parametrize("tool", [ForwardRecorder, GradientRecorder, FiniteCheck, DeviceCheck])
+def test_every_tool_removes_its_hooks_when_the_block_raises_and_can_be_reused(tool):
+    model, x = cnn(), torch.randn(2, 1, 8, 8)
+    instance = tool(model)
+    with pytest.raises(ZeroDivisionError):
+        with instance:
+            model(x).sum().backward()
+            1 / 0
+    assert_no_hooks(model)
+    assert not instance.active
+    with instance:  # a fresh block after a failed one works and starts from scratch
+        model(x).sum().backward()
+    assert_no_hooks(model)
 
 
-def test_checkpoint_saves_less_and_gives_the_same_gradient():
-    torch.manual_seed(0)
-    blocks = nn.ModuleList(nn.Sequential(nn.Linear(64, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh())
-                           for _ in range(4))
-    x = torch.randn(32, 64)
-
-    def run(use_checkpoint: bool) -> tuple[int, list[torch.Tensor]]:
-        h = x
-        with SavedTensorMeter(ignore=blocks.parameters()) as m:
-            for block in blocks:
-                h = checkpoint(block, h, use_reentrant=False) if use_checkpoint else block(h)
-        blocks.zero_grad()
-        h.sum().backward()
-        return m.bytes, [p.grad.clone() for p in blocks.parameters()]
-
-    plain, g_plain = run(False)
-    saved, g_saved = run(True)
-    assert saved < plain / 2, (saved, plain)
-    assert all(torch.allclose(a, b) for a, b in zip(g_plain, g_saved))
+def test_recorders_start_empty_in_each_block_and_remove_ends_early():
+    model, x = cnn(), torch.randn(2, 1, 8, 8)
+    rec = ForwardRecorder(model)
+    with rec:
+        model(x)
+    with rec:
+        model(x[:1])
+    assert len(rec.records) == 5 and rec.record("4").output_shapes == [(1, 10)]
+    grads = GradientRecorder(model)
+    with grads:
+        model(x).sum().backward()
+        grads.remove()  # hooks off inside the block: the next pass is not recorded
+        first = dict(grads.param_norms)
+        model(3 * x).sum().backward()
+    assert grads.param_norms == first and not grads.active
+    assert all(len(v) == 1 for v in grads.param_history.values())
+    assert_no_hooks(model)
 
 
-def test_saved_bytes_counts_activations_not_parameters():
-    model = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 5))
-    x = torch.ones(4, 10)
-    # the input (for the first Linear), the ReLU output (for itself and the second Linear): 4 x (10 + 20) floats
-    assert saved_bytes(model, x) == 4 * (10 + 20) * 4
-    assert saved_bytes(model, torch.ones(8, 10)) == 2 * saved_bytes(model, x)  # linear in the batch
-    with torch.no_grad():
-        assert saved_bytes(model, x) == 0  # nothing is saved without a graph
-    with pytest.raises(TypeError, match="nn.Module"):
-        saved_bytes(lambda t: t, x)
-
+def test_layer_record_defaults_and_errors_carry_the_module_name():
+    record = LayerRecord("fc", "Linear", [(2, 4)])
+    assert (record.output_shapes, record.mean, record.output) == (None, None, None)
+    assert "output=" not in repr(record), "the kept tensor is left out of the repr"
+    for error in (NonFiniteError("boom", "net.3"), DeviceMismatchError("boom", "net.3")):
+        assert isinstance(error, RuntimeError) and error.module_name == "net.3"
+        assert str(error) == "boom"

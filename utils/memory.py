@@ -17,6 +17,7 @@ from torch import nn
 
 __all__ = ["SavedTensorMeter", "saved_bytes"]
 
+
 class SavedTensorMeter:
     """Count the tensors autograd saves for the backward pass inside a ``with`` block.
 
@@ -26,6 +27,12 @@ class SavedTensorMeter:
     backpropagation keeps alive. ``count`` is the number of tensors saved (shared or not).
     A storage freed inside the block (its graph dropped) and a new one at the same address
     count as two, so several forward passes in one block add up.
+
+    It counts what is *saved* while the block runs, not the peak memory of the whole step:
+    under ``torch.utils.checkpoint`` a segment's activations are rebuilt during backward,
+    after the block has ended, and that transient peak is not seen here (measure it with
+    ``torch.cuda.max_memory_allocated`` on a GPU, or ``torch.profiler`` with
+    ``profile_memory=True``).
 
     >>> x = torch.ones(1000, requires_grad=True)
     >>> with SavedTensorMeter() as m: y = (x * x).sum()
