@@ -55,3 +55,13 @@ def test_show_images_labels_rows():
         plot.show_images(torch.rand(6, 8, 8), ncols=3, row_labels=["a", "b", "c"])
     with pytest.raises(ValueError, match="ncols must be a positive whole number"):
         plot.show_images(torch.rand(6, 8, 8), ncols=0)
+
+
+def test_show_images_shares_one_colour_range_when_asked():
+    images = torch.stack([torch.full((4, 4), 0.2), torch.full((4, 4), 0.8)])
+    own = [ax.images[0].get_clim() for ax in plot.show_images(images).axes if ax.images]
+    shared = [ax.images[0].get_clim() for ax in
+              plot.show_images(images, vmin=0, vmax=1).axes if ax.images]
+    assert own[0] != own[1] and shared == [(0, 1), (0, 1)]
+    with pytest.raises(ValueError, match="vmin must be below vmax"):
+        plot.show_images(images, vmin=1, vmax=0)

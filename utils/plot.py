@@ -55,11 +55,15 @@ def show_images(
     cmap: str = "gray",
     size: float = 1.2,
     row_labels: Sequence[str] | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
 ) -> Figure:
     """Show a batch of images ``(N, H, W)``, ``(N, 1, H, W)`` or ``(N, 3, H, W)`` as a grid.
 
     ``labels`` titles each image; ``row_labels`` names each row of the grid (one label per
-    row, written to its left), e.g. "input" and "reconstruction".
+    row, written to its left), e.g. "input" and "reconstruction". Each image is scaled to
+    its own range unless ``vmin``/``vmax`` fix one colour range for all (then a grey level
+    means the same value in every image).
 
     >>> fig = show_images(torch.rand(16, 1, 8, 8), labels=range(16), ncols=8)
     >>> fig = show_images(torch.rand(8, 8, 8), ncols=4, row_labels=["real", "fake"])
@@ -78,6 +82,8 @@ def show_images(
         labels = list(labels)
         if len(labels) != n:
             raise ValueError(f"got {n} images but {len(labels)} labels")
+    if vmin is not None and vmax is not None and not vmin < vmax:
+        raise ValueError(f"vmin must be below vmax, got vmin={vmin}, vmax={vmax}")
     if isinstance(ncols, bool) or not isinstance(ncols, numbers.Integral) or ncols < 1:
         raise ValueError(f"ncols must be a positive whole number, got {ncols!r}")
     ncols = max(1, min(int(ncols), n))
@@ -92,7 +98,7 @@ def show_images(
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            ax.imshow(arr[i], cmap=cmap if arr[i].ndim == 2 else None)
+            ax.imshow(arr[i], cmap=cmap if arr[i].ndim == 2 else None, vmin=vmin, vmax=vmax)
             if labels is not None:
                 ax.set_title(str(labels[i]), fontsize=9)
         if row_labels is not None and i % ncols == 0:

@@ -19,8 +19,9 @@ def measure(fn: Callable[..., Any], *args: Any, min_run_time: float = 0.2,
     Uses ``torch.utils.benchmark.Timer``: it warms up, then ``blocked_autorange`` runs the
     call in blocks until ``min_run_time`` seconds have passed, and it waits for the GPU to
     finish (CUDA runs asynchronously, so a plain ``time.time()`` would measure only the
-    launch). Like the Timer, it runs the call on ``num_threads`` CPU threads (default 1,
-    so numbers compare across machines); pass ``torch.get_num_threads()`` to use them all.
+    launch). Like the Timer, it runs the call on ``num_threads`` CPU threads (default 1:
+    the number then does not depend on how many cores the machine has, and is below what
+    all of them reach); pass ``torch.get_num_threads()`` to use them all.
 
     >>> measure(torch.matmul, torch.ones(64, 64), torch.ones(64, 64), min_run_time=0.01) < 1
     True

@@ -190,7 +190,9 @@ def fit(
     device = _model_device(model, device)
     history: dict[str, list[float]] = {"train_loss": []}
     best_loss, best_state = float("inf"), None
-    bar = progress(range(epochs), desc=desc, disable=not progress_bar)
+    # No rate column: the losses need the room within the page's 88 characters.
+    bar = progress(range(epochs), desc=desc, disable=not progress_bar,
+                   bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
     for _ in bar:
         model.train()
         for part in frozen:
@@ -213,14 +215,14 @@ def fit(
                              "smaller than the batch size with drop_last=True)?")
         train_loss = float(total) / seen
         history["train_loss"].append(train_loss)
-        postfix = {"train_loss": f"{train_loss:.4f}"}
+        postfix = {"loss": f"{train_loss:.3g}"}
         if val_loader is not None:
             scores = evaluate(model, val_loader, loss_fn, device)
             history.setdefault("val_loss", []).append(scores["loss"])
-            postfix["val_loss"] = f"{scores['loss']:.4f}"
+            postfix["val"] = f"{scores['loss']:.3g}"
             if scores["accuracy"] is not None:
                 history.setdefault("val_accuracy", []).append(scores["accuracy"])
-                postfix["val_acc"] = f"{scores['accuracy']:.3f}"
+                postfix["acc"] = f"{scores['accuracy']:.3f}"
             if restore_best and scores["loss"] < best_loss:
                 best_loss, best_state = scores["loss"], copy.deepcopy(model.state_dict())
         if scheduler is not None and scheduler_step == "epoch":
