@@ -1,8 +1,10 @@
+import numpy as np
 import pytest
 import torch
 import torchvision
 
 from utils import zoo
+from utils.layers import Residual, count_parameters
 
 tv = torchvision.models
 # torchvision's builders (weights=None: no download), the reference for 12 of the 15 models.
@@ -24,10 +26,11 @@ def conv_params(c_in: int, c_out: int, k: int, bias: bool = True) -> int:
     return c_out * (c_in * k * k + bias)
 
 
-def test_builders_are_the_fifteen_of_the_chapter():
-    assert list(zoo.BUILDERS) == ["lenet5", "alexnet", "zfnet", "vgg11", "vgg16", "vgg19", "googlenet",
-                                  "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-                                  "densenet121", "xception", "mobilenet_v2"]
+def test_builders_are_the_sixteen_of_the_chapter():
+    assert list(zoo.BUILDERS) == ["lenet5", "alexnet", "zfnet", "vgg11", "vgg16", "vgg19",
+                                  "googlenet", "resnet18", "resnet34", "resnet50",
+                                  "resnet101", "resnet152", "densenet121", "xception",
+                                  "mobilenet_v1", "mobilenet_v2"]
     assert set(REFERENCE) < set(zoo.BUILDERS)
 
 
@@ -35,7 +38,7 @@ def test_builders_are_the_fifteen_of_the_chapter():
 def test_same_parameter_count_and_tensor_shapes_as_torchvision(name):
     with META:
         ours, theirs = zoo.build(name), REFERENCE[name]()
-        assert zoo.count_parameters(ours) == count(theirs)
+        assert count_parameters(ours) == count(theirs)
         # stronger: every parameter and buffer has the same shape, in the same order
         assert [t.shape for t in ours.state_dict().values()] == [t.shape for t in theirs.state_dict().values()]
 
@@ -73,7 +76,7 @@ def test_lenet5_classic_count_and_shape():
     expected = conv_params(1, 6, 5) + conv_params(6, 16, 5) + conv_params(400, 120, 1) \
         + conv_params(120, 84, 1) + conv_params(84, 10, 1)
     model = zoo.lenet5()
-    assert zoo.count_parameters(model) == expected == 61_706
+    assert count_parameters(model) == expected == 61_706
     assert model(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
 
 
@@ -97,7 +100,7 @@ def test_zfnet_count_from_the_paper_layer_table_and_map_sizes():
                 + conv_params(4096, 4096, 1) + conv_params(4096, 1000, 1))
     with META:
         model = zoo.zfnet()
-        assert zoo.count_parameters(model) == expected
+        assert count_parameters(model) == expected
         x, sides = torch.empty(1, 3, 224, 224), []
         for layer in model.features:
             x = layer(x)
@@ -110,7 +113,7 @@ def test_zfnet_count_from_the_paper_layer_table_and_map_sizes():
 
 def test_xception_has_the_paper_count():
     with META:
-        assert zoo.count_parameters(zoo.xception()) == 22_855_952  # Chollet (2017), table 3
+        assert count_parameters(zoo.xception()) == 22_855_952  # Chollet (2017), table 3
 
 
 def test_googlenet_paper_5x5_adds_the_missing_weights():
@@ -158,14 +161,14 @@ def test_residual_adds_and_dense_concatenates():
 def test_residual_wrapper_adds_its_branch_and_is_one_euler_step():
     torch.manual_seed(0)
     f = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Tanh())
-    block = zoo.Residual(f)
+    block = Residual(f)
     x = torch.randn(3, 4)
     torch.testing.assert_close(block(x), x + f(x))
     assert [n for n, _ in block.named_parameters()] == ["f.0.weight", "f.0.bias"]  # registered
     torch.nn.init.zeros_(f[0].weight), torch.nn.init.zeros_(f[0].bias)
     torch.testing.assert_close(block(x), x)  # f = 0: the identity
     with pytest.raises(ValueError, match="must keep the shape.*projection shortcut"):
-        zoo.Residual(torch.nn.Linear(4, 5))(x)
+        Residual(torch.nn.Linear(4, 5))(x)
 
 
 def test_separable_conv_parameter_saving():
@@ -188,21 +191,175 @@ def test_blocks_output_shapes():
 def test_build_unknown_name():
     with pytest.raises(ValueError, match="unknown model 'resnet19'; known: lenet5, alexnet"):
         zoo.build("resnet19")
+    with pytest.raises(TypeError, match="name must be a string"):
+        zoo.build(18)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"num_classes": 0}, "num_classes must be a positive int"),
-    ({"in_channels": 0}, "in_channels must be a positive int"),
-    ({"width": 0}, "width is a channel multiplier"),
+def test_build_ignores_case():
+    with META:
+        model = zoo.build("ResNet18")
+        assert count_parameters(model) == count_parameters(zoo.build("resnet18"))
+        assert count_parameters(zoo.build("MobileNet_V1")) == 4_231_976
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"num_classes": 0}, ValueError, "num_classes must be at least 1"),
+    ({"num_classes": True}, TypeError, "num_classes must be a whole number"),
+    ({"num_classes": 10.0}, TypeError, "num_classes must be a whole number"),
+    ({"in_channels": 0}, ValueError, "in_channels must be at least 1"),
+    ({"in_channels": "1"}, TypeError, "in_channels must be a whole number"),
+    ({"width": 0}, ValueError, "width is a channel multiplier and must be positive"),
+    ({"width": float("inf")}, ValueError, "must be positive and finite"),
+    ({"width": True}, TypeError, "width is a channel multiplier, a number"),
+    ({"width": "0.5"}, TypeError, "width is a channel multiplier, a number"),
+    ({"small": 1}, TypeError, "small must be True or False"),
 ])
-@pytest.mark.parametrize("name", ["lenet5", "resnet18"])
-def test_bad_arguments_are_explained(name, kwargs, match):
-    with pytest.raises(ValueError, match=match):
+@pytest.mark.parametrize("name", list(zoo.BUILDERS))
+def test_bad_arguments_are_explained(name, kwargs, error, match):
+    with pytest.raises(error, match=match):
         zoo.build(name, **kwargs)
+
+
+def test_lenet5_num_classes_true_is_caught_at_the_argument():
+    # True is an int to Python; a linear layer with True outputs would fail deep in torch
+    with pytest.raises(TypeError, match="num_classes must be a whole number.*True"):
+        zoo.lenet5(num_classes=True)
+    with pytest.raises(TypeError, match="width"):
+        zoo.lenet5(width=True)
+
+
+@pytest.mark.parametrize("name", ["lenet5", "resnet18", "mobilenet_v1", "googlenet"])
+def test_numpy_integers_and_floats_are_accepted(name):
+    model = zoo.build(name, num_classes=np.int64(7), in_channels=np.int32(1),
+                      width=np.float64(0.125), small=True)
+    assert model.head[-1].out_features == 7 and type(model.head[-1].out_features) is int
+    assert model.eval()(torch.zeros(2, 1, 8, 8)).shape == (2, 7)
+
+
+@pytest.mark.parametrize("flag", ["five_by_five", "aux"])
+def test_googlenet_flags_must_be_bools(flag):
+    with pytest.raises(TypeError, match=f"{flag} must be True or False"):
+        zoo.googlenet(**{flag: "yes"})
+
+
+def test_vgg_pooled_head_flag_must_be_a_bool():
+    with pytest.raises(TypeError, match="pooled_head must be True or False"):
+        zoo.vgg16(pooled_head=1)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: zoo.conv_bn_act(0, 16), ValueError, "c_in must be at least 1"),
+    (lambda: zoo.conv_bn_act(3, 16, kernel=2.5), TypeError, "kernel must be a whole number"),
+    (lambda: zoo.conv_bn_act(6, 16, groups=4), ValueError, "groups=4 must divide"),
+    (lambda: zoo.BasicBlock(16, True), TypeError, "c_out must be a whole number"),
+    (lambda: zoo.Bottleneck(64, 16, stride=0), ValueError, "stride must be at least 1"),
+    (lambda: zoo.Inception(192, 0, 96, 128, 16, 32, 32), ValueError, "c_out must be at least"),
+    (lambda: zoo.DenseLayer(64, growth=True), TypeError, "growth must be a whole number"),
+    (lambda: zoo.dense_block(16, layers=0, growth=8), ValueError, "layers must be at least 1"),
+    (lambda: zoo.separable_conv(32, 64, stride=None), TypeError, "stride must be a whole"),
+    (lambda: zoo.XceptionBlock(64, 128, reps=0), ValueError, "reps must be at least 1"),
+    (lambda: zoo.InvertedResidual(16, 16, 1, expand=0), ValueError, "expand must be at least"),
+    (lambda: zoo.inception_aux(512, num_classes=0), ValueError, "num_classes must be at least"),
+])
+def test_blocks_explain_bad_arguments(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
 
 
 def test_count_parameters_trainable_only():
     model = zoo.lenet5()
     model.features.requires_grad_(False)
     frozen = count(model.features)
-    assert zoo.count_parameters(model, trainable_only=True) == 61_706 - frozen
+    assert count_parameters(model, trainable_only=True) == 61_706 - frozen
+
+
+# ----------------------------------------------------------------------------- the newer builders
+
+
+def test_mobilenet_v1_matches_the_keras_reference_count_and_its_layer_table():
+    # Howard et al. (2017), table 1: a 3x3/2 convolution to 32 channels, 13 depthwise-
+    # separable layers, average pooling, a 1000-way linear layer; batch norm (scale and
+    # shift) after every convolution. Keras's MobileNet reports 4,231,976 trainable.
+    expected, c_in = 3 * 32 * 9 + 2 * 32, 32
+    for c_out, _ in zoo.MOBILENET_V1_LAYERS:
+        expected += c_in * 9 + 2 * c_in + c_in * c_out + 2 * c_out
+        c_in = c_out
+    expected += 1024 * 1000 + 1000
+    with META:
+        model = zoo.mobilenet_v1()
+        assert count_parameters(model) == expected == 4_231_976
+        sides, x = [], torch.empty(1, 3, 224, 224)
+        for layer in model.features:
+            x = layer(x)
+            sides.append(x.shape[-1])
+    assert sides == [112, 112, 56, 56, 28, 28, 14, 14, 14, 14, 14, 14, 7, 7]
+    depthwise = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
+    assert len(depthwise) == 13 and all(m.groups == m.in_channels for m in depthwise)
+
+
+def test_mobilenet_v1_width_multiplier_scales_the_channels():
+    with META:
+        half = zoo.mobilenet_v1(width=0.5)
+    assert half.features[0][0].out_channels == 16 and half.head[-1].in_features == 512
+
+
+def test_googlenet_aux_heads_have_torchvisions_parameters():
+    with META:
+        ours = zoo.googlenet(aux=True)
+        theirs = tv.googlenet(weights=None, aux_logits=True, init_weights=False)
+        assert count_parameters(ours) == count(theirs) == 13_004_888
+        assert sorted(t.shape for t in ours.state_dict().values()) == \
+            sorted(t.shape for t in theirs.state_dict().values())
+        without = zoo.googlenet()
+    # the same body and head: only the two auxiliary classifiers are new
+    assert count_parameters(ours.features) + count_parameters(ours.head) == count(without)
+    assert [aux[1][0].in_channels for aux in ours.aux.values()] == [512, 528]  # 4a, 4d
+
+
+def test_googlenet_aux_outputs_in_training_only():
+    torch.manual_seed(0)
+    model = zoo.googlenet(num_classes=10, width=0.125, small=True, aux=True)
+    x = torch.randn(2, 3, 8, 8)
+    out = model(x)
+    assert isinstance(out, zoo.AuxOutputs) and [o.shape for o in out] == [(2, 10)] * 3
+    # the auxiliary losses send gradient into the body's middle (module 3a) ...
+    (out.aux1.sum()).backward()
+    assert model.features[3].branches[0][0].weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.head.parameters())
+    # ... and at inference they are switched off: the logits alone, equal to the main head's
+    model.eval()
+    with torch.no_grad():
+        logits = model(x)
+        body = x
+        for layer in model.features:
+            body = layer(body)
+        torch.testing.assert_close(logits, model.head(body))
+
+
+def test_vgg_pooled_head_drops_the_fully_connected_layers():
+    with META:
+        mlp, pooled = zoo.vgg16(), zoo.vgg16(pooled_head=True)
+        convs = count_parameters(mlp.features)
+        assert count_parameters(pooled) == convs + 512 * 1000 + 1000
+        assert count_parameters(mlp.head) / count_parameters(mlp) > 0.89
+        assert pooled(torch.empty(1, 3, 224, 224)).shape == (1, 1000)
+    assert zoo.vgg11(num_classes=10, in_channels=1, width=0.125, small=True,
+                     pooled_head=True)(torch.zeros(1, 1, 8, 8)).shape == (1, 10)
+
+
+def test_inception_pool_branch_projects_after_pooling():
+    branch = zoo.Inception(192, 64, 96, 128, 16, 32, 32).branches[3]
+    assert isinstance(branch[0], torch.nn.MaxPool2d) and branch[1][0].kernel_size == (1, 1)
+    assert branch[1][0].in_channels == 192 and branch[1][0].out_channels == 32
+
+
+def test_withauxheads_without_taps_is_the_plain_model():
+    torch.manual_seed(0)
+    plain = zoo.lenet5(small=True)
+    wrapped = zoo.WithAuxHeads(plain.features, plain.head, {})
+    x = torch.randn(3, 1, 8, 8)
+    torch.testing.assert_close(wrapped(x), plain(x))
+    one = zoo.WithAuxHeads(plain.features, plain.head, {2: zoo.inception_aux(6, 10)})
+    assert one(x).aux2 is None and one(x).aux1.shape == (3, 10)
+    with pytest.raises(ValueError, match="at most two auxiliary heads.*got them after \\[9\\]"):
+        zoo.WithAuxHeads(plain.features, plain.head, {9: torch.nn.Identity()})
