@@ -96,3 +96,41 @@ def test_backend_is_gloo_without_a_gpu_per_process(monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "0")
     monkeypatch.setenv("LOCAL_WORLD_SIZE", "1")
     assert dist.backend() == "nccl"
+
+
+def test_a_run_restarts_after_a_crash(tmp_path):
+    """Rank 1 fails on the first attempt only; with max_restarts=1 torchrun starts every
+    process again, and the second attempt, joining through a per-attempt store prefix,
+    finishes. Without restarts the same script fails."""
+    job = script(tmp_path, """
+        import os
+        import torch
+        import torch.distributed as dist
+        from utils.dist import report
+        attempt = os.environ["TORCHELASTIC_RESTART_COUNT"]
+        store, rank, world = next(dist.rendezvous("env://"))
+        dist.init_process_group("gloo", store=dist.PrefixStore(f"attempt_{attempt}", store),
+                                rank=rank, world_size=world)
+        if rank == 1 and attempt == "0":
+            raise RuntimeError("rank 1 crashes once")
+        t = torch.ones(1)
+        dist.all_reduce(t)
+        report({"attempt": int(attempt), "sum": float(t)})
+        dist.destroy_process_group()
+    """)
+    run = dist.launch(job, nproc=2, max_restarts=1, timeout=180)
+    assert run.result == {"attempt": 1, "sum": 2.0} and run.attempts == 2
+    with pytest.raises(dist.LaunchError, match="rank 1 crashes once"):
+        dist.launch(job, nproc=2, max_restarts=0, timeout=180)
+
+
+def test_local_nodes_run_on_the_cpu(tmp_path):
+    job = script(tmp_path, """
+        import os
+        from utils.dist import backend, report
+        report({"device": os.environ["BOOK_DEVICE"], "backend": backend(),
+                "node": int(os.environ["GROUP_RANK"])})
+    """)
+    run = dist.launch(job, nproc=1, nnodes=2, timeout=180)
+    assert run.result == {"device": "cpu", "backend": "gloo", "node": 0}
+    assert sorted(run.output) == [0, 1]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import numbers
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -150,8 +151,13 @@ def launch(
     :class:`Run` whose ``result`` is what rank 0 passed to :func:`report`.
 
     ``nnodes > 1`` starts that many torchrun agents on this machine, joined by a c10d
-    rendezvous on a local port: the multi-node launch, with every "node" here.
+    rendezvous on a local port: the multi-node launch, with every "node" here. The "nodes"
+    would share this machine's GPUs (each thinks it has GPU 0), so they run on the CPU
+    (``BOOK_DEVICE=cpu``, so :func:`backend` says gloo) unless ``env`` says otherwise.
     ``max_restarts`` lets torchrun restart all processes after a failure (elastic runs).
+    torchrun's key-value store outlives a restart, so a restarting script should join the
+    group through a store prefixed per attempt (``TORCHELASTIC_RESTART_COUNT``), or the
+    new processes may read the dead ones' addresses; the distributed chapter shows how.
     Each process gets ``OMP_NUM_THREADS=threads``, and ``utils`` is importable in the script.
 
     Raises ``LaunchError`` (naming the failing rank and showing its last lines) when a rank
@@ -176,7 +182,10 @@ def launch(
     if any(not isinstance(a, str) for a in args):
         raise TypeError("args must be strings, as on a command line")
 
-    run_env = dict(os.environ, **(env or {}))
+    run_env = dict(os.environ)
+    if nnodes > 1:
+        run_env["BOOK_DEVICE"] = "cpu"
+    run_env.update(env or {})
     run_env["OMP_NUM_THREADS"] = str(threads)
     run_env["PYTHONPATH"] = os.pathsep.join(
         p for p in (_PACKAGE_ROOT, run_env.get("PYTHONPATH", "")) if p)
@@ -226,7 +235,10 @@ def launch(
               in text]
     codes = [proc.returncode for proc in procs]
     if any(codes) or failed:
-        rank = failed[0] if failed else None
+        # torchrun names the first rank that failed (the others often fail because of it:
+        # their peer closed the connection); else the first rank with a traceback.
+        root = re.search(r"Root Cause.*?rank\s*:\s*(\d+)", "\n".join(agent_logs), re.DOTALL)
+        rank = int(root.group(1)) if root else (failed[0] if failed else None)
         shown = _tail(outputs.get(rank, "") if rank is not None else "\n".join(agent_logs), 15)
         who = f"rank {rank}" if rank is not None else "a process"
         raise LaunchError(f"{script.name} failed on {who} of {nproc * nnodes} (torchrun exit "
