@@ -115,7 +115,7 @@ def test_load_digits_argument_types():
     assert torch.equal(a.tensors[0], b.tensors[0])
     with pytest.raises(TypeError, match="whole number"):
         data.load_digits(seed=True)
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="seed must be at least 0"):
         data.load_digits(seed=-1)
     with pytest.raises(TypeError, match="a number such as 0.25"):
         data.load_digits(test_fraction="0.25")

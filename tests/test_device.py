@@ -54,10 +54,12 @@ def test_seed_everything_repeats_every_generator():
     assert all(a != b for a, b in zip(draws(), first))
 
 
-@pytest.mark.parametrize("bad, error", [(-1, ValueError), (1.5, TypeError), ("0", TypeError),
-                                        (True, TypeError)])
-def test_seed_everything_rejects_bad_seeds(bad, error):
-    with pytest.raises(error, match="whole number"):
+@pytest.mark.parametrize("bad, error, match", [(-1, ValueError, "at least 0"),
+                                               (1.5, TypeError, "whole number"),
+                                               ("0", TypeError, "whole number"),
+                                               (True, TypeError, "whole number")])
+def test_seed_everything_rejects_bad_seeds(bad, error, match):
+    with pytest.raises(error, match=match):
         utils.seed_everything(bad)
 
 

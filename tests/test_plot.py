@@ -53,7 +53,7 @@ def test_show_images_labels_rows():
     assert [ax.get_ylabel() for ax in firsts] == ["real", "fake"]
     with pytest.raises(ValueError, match="make 2 rows, but got 3 row labels"):
         plot.show_images(torch.rand(6, 8, 8), ncols=3, row_labels=["a", "b", "c"])
-    with pytest.raises(ValueError, match="ncols must be a positive whole number"):
+    with pytest.raises(ValueError, match="ncols must be at least 1"):
         plot.show_images(torch.rand(6, 8, 8), ncols=0)
 
 

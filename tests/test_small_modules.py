@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import utils
-from utils import layers, numerics
+from utils import checks, layers, numerics
 
 
 # ------------------------------------------------------------------------- expect_error
@@ -90,3 +90,16 @@ def test_loglog_slope_recovers_a_power_law():
 def test_loglog_slope_errors(x, y, match):
     with pytest.raises(ValueError, match=match):
         numerics.loglog_slope(x, y)
+
+
+# -------------------------------------------------------------------------------- checks
+def test_whole_number_accepts_any_integer_type_but_bool():
+    assert checks.whole_number(np.int64(4), "n") == 4 and type(checks.whole_number(
+        np.int64(4), "n")) is int
+    with pytest.raises(TypeError, match=r"n must be a whole number \(e.g. 3\), got True"):
+        checks.whole_number(True, "n", hint="e.g. 3")
+    with pytest.raises(TypeError, match="whole number"):
+        checks.whole_number(2.0, "n")
+    with pytest.raises(ValueError, match="n must be at least 1, got 0"):
+        checks.whole_number(0, "n", minimum=1)
+    assert checks.whole_number(0, "n") == 0

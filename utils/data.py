@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, TensorDataset
 
+from .checks import whole_number
+
 DATASETS = ("digits", "mnist", "fashion_mnist", "cifar10")
 _TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR10"}
 
@@ -25,14 +27,6 @@ def _check_fraction(test_fraction: float) -> None:
         raise TypeError(f"test_fraction must be a number such as 0.25, got {test_fraction!r}")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
-
-
-def _check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be a whole number such as 0, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
-    return int(seed)
 
 
 def load_digits(*, seed: int = 0, test_fraction: float = 0.25) -> tuple[TensorDataset, TensorDataset]:
@@ -48,7 +42,7 @@ def load_digits(*, seed: int = 0, test_fraction: float = 0.25) -> tuple[TensorDa
     from sklearn.model_selection import train_test_split
 
     _check_fraction(test_fraction)
-    seed = _check_seed(seed)
+    seed = whole_number(seed, "seed", hint="such as 0")
     bunch = _sk_digits()
     images = (bunch.images / 16.0).astype(np.float32)[:, None, :, :]
     labels = bunch.target.astype(np.int64)

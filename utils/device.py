@@ -5,12 +5,13 @@
 """
 from __future__ import annotations
 
-import numbers
 import os
 import random
 
 import numpy as np
 import torch
+
+from .checks import whole_number
 
 _KNOWN = ("cpu", "cuda", "mps")
 
@@ -63,11 +64,7 @@ def seed_everything(seed: int = 0) -> None:
     >>> seed_everything(0); a = torch.rand(1); seed_everything(0); bool(a == torch.rand(1))
     True
     """
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be a whole number such as 0, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative whole number, got {seed!r}")
-    seed = int(seed)
+    seed = whole_number(seed, "seed", hint="such as 0")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device

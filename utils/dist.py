@@ -33,6 +33,8 @@ from typing import Any
 
 import torch
 
+from .checks import whole_number
+
 __all__ = ["LaunchError", "Run", "backend", "launch", "report"]
 
 _MARK = "BOOK_RESULT "
@@ -83,14 +85,6 @@ def backend() -> str:
     local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     return "nccl" if local_rank < torch.cuda.device_count() and \
         local_world <= torch.cuda.device_count() else "gloo"
-
-
-def _whole(value: Any, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be at least {low}, got {value}")
-    return int(value)
 
 
 def _free_port() -> int:
@@ -167,10 +161,10 @@ def launch(
     script = Path(script)
     if not script.is_file():
         raise FileNotFoundError(f"no script at {script}; write it first (e.g. with %%writefile)")
-    nproc = _whole(nproc, "nproc", 1)
-    nnodes = _whole(nnodes, "nnodes", 1)
-    max_restarts = _whole(max_restarts, "max_restarts", 0)
-    threads = _whole(threads, "threads", 1)
+    nproc = whole_number(nproc, "nproc", minimum=1)
+    nnodes = whole_number(nnodes, "nnodes", minimum=1)
+    max_restarts = whole_number(max_restarts, "max_restarts")
+    threads = whole_number(threads, "threads", minimum=1)
     if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0:
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     cores = os.cpu_count() or 1

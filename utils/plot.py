@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -13,6 +12,8 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from .checks import whole_number
 
 
 def plot_history(
@@ -84,9 +85,7 @@ def show_images(
             raise ValueError(f"got {n} images but {len(labels)} labels")
     if vmin is not None and vmax is not None and not vmin < vmax:
         raise ValueError(f"vmin must be below vmax, got vmin={vmin}, vmax={vmax}")
-    if isinstance(ncols, bool) or not isinstance(ncols, numbers.Integral) or ncols < 1:
-        raise ValueError(f"ncols must be a positive whole number, got {ncols!r}")
-    ncols = max(1, min(int(ncols), n))
+    ncols = min(whole_number(ncols, "ncols", minimum=1), n)
     nrows = -(-n // ncols)
     if row_labels is not None:
         row_labels = [str(r) for r in row_labels]

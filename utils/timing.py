@@ -11,6 +11,8 @@ from typing import Any
 import torch  # noqa: F401 (the docstring example uses it)
 from torch.utils import benchmark
 
+from .checks import whole_number
+
 
 def measure(fn: Callable[..., Any], *args: Any, min_run_time: float = 0.2,
             num_threads: int = 1, **kwargs: Any) -> float:
@@ -32,10 +34,7 @@ def measure(fn: Callable[..., Any], *args: Any, min_run_time: float = 0.2,
         raise TypeError(f"min_run_time must be a number of seconds, got {min_run_time!r}")
     if not min_run_time > 0:
         raise ValueError(f"min_run_time must be positive, got {min_run_time}")
-    if isinstance(num_threads, bool) or not isinstance(num_threads, numbers.Integral):
-        raise TypeError(f"num_threads must be a whole number, got {num_threads!r}")
-    if num_threads < 1:
-        raise ValueError(f"num_threads must be at least 1, got {num_threads}")
-    timer = benchmark.Timer(stmt="fn(*args, **kwargs)", num_threads=int(num_threads),
+    num_threads = whole_number(num_threads, "num_threads", minimum=1)
+    timer = benchmark.Timer(stmt="fn(*args, **kwargs)", num_threads=num_threads,
                             globals={"fn": fn, "args": args, "kwargs": kwargs})
     return float(timer.blocked_autorange(min_run_time=float(min_run_time)).median)

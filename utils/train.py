@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import copy
-import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from .checks import whole_number
 from .progress import progress
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -49,14 +49,6 @@ def _model_device(model: nn.Module, device: torch.device | str | None) -> torch.
     for tensor in (*model.parameters(), *model.buffers()):
         return tensor.device
     return torch.device("cpu")
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number such as 5, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value!r}")
-    return int(value)
 
 
 @torch.no_grad()
@@ -159,7 +151,7 @@ def fit(
     _check_loader(train_loader, "train_loader")
     if val_loader is not None:
         _check_loader(val_loader, "val_loader")
-    epochs = _positive_int(epochs, "epochs")
+    epochs = whole_number(epochs, "epochs", minimum=1, hint="such as 5")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}; "

@@ -28,18 +28,15 @@ from typing import Any
 import torch
 from torch import nn
 
+from .checks import whole_number
+
 # --------------------------------------------------------------------------- arguments
 
 
 def _whole(value: Any, name: str, example: str, minimum: int = 1) -> int:
     """``value`` as an int: any integer type but bool (TypeError), at least ``minimum``
     (ValueError)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number ({example}), got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum} ({example}), "
-                         f"got {value!r}")
-    return int(value)
+    return whole_number(value, name, minimum=minimum, hint=example)
 
 
 def _flag(value: Any, name: str) -> bool:
